@@ -1,0 +1,149 @@
+# staplemq: an MQTT broker that staples OCSP and checks client revocation.
+#
+# Build knobs (make VAR=value):
+#   CC, CFLAGS, LDFLAGS  compiler and extra flags
+#   BUILD                output directory (build; build-asan for `make asan`)
+#   SANITIZE=1           ASan + UBSan instrumentation
+#   PREFIX, DESTDIR      install locations (/usr/local, empty)
+#   FUZZ_TIME            seconds per fuzz target for `make fuzz` (20)
+#   PYTEST_ARGS          extra arguments for the integration tests
+#
+# Targets: all (default), run, test (alias check), unit, integration, asan,
+# fuzz, bench, install, clean.
+
+PREFIX	?= /usr/local
+BUILD	?= build
+FUZZ_TIME ?= 20
+PYTHON	= /usr/bin/python3
+
+CC	?= cc
+WARN	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	  -Wmissing-prototypes -Wmissing-declarations -Wformat=2 -Wundef \
+	  -Wvla -Wimplicit-fallthrough
+DEFS	= -D_GNU_SOURCE -DSTAPLEMQ_VERSION=\"$(VERSION)\"
+VERSION	= 0.1.0
+ifeq ($(SANITIZE),1)
+OPT	= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	  -fno-sanitize-recover=undefined
+LDSAN	= -fsanitize=address,undefined
+else
+OPT	= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+endif
+INCS	= -I. -Icommon -Iipc
+ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(DEFS) $(INCS) $(CFLAGS) -MMD -MP
+
+# nng ships no pkg-config file on Debian 12.
+NNG_LIBS := $(shell pkg-config --libs nng 2>/dev/null || echo -lnng)
+SSL_LIBS := $(shell pkg-config --libs libssl libcrypto)
+EV_LIBS	 := $(shell pkg-config --libs libevent_core)
+CURL_LIBS := $(shell pkg-config --libs libcurl)
+
+COMMON_SRCS = common/log.c common/conf.c common/conf_keys.c \
+	common/xmalloc.c common/daemon.c
+BROKER_SRCS = broker/main.c broker/broker_conf.c broker/listener.c \
+	broker/tls.c
+FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c
+
+# Unit tests: t_NAME is built from tests/unit/t_NAME.c and T_NAME_SRCS.
+UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_topic
+T_conf_SRCS = common/conf.c common/log.c common/xmalloc.c
+T_conf_keys_SRCS = common/conf.c common/conf_keys.c common/log.c \
+	common/xmalloc.c
+T_mqtt_codec_SRCS = broker/mqtt_codec.c
+T_topic_SRCS = broker/topic.c
+
+# Fuzz targets: tests/fuzz/NAME.c with F_NAME_SRCS, built by clang.
+FUZZ_TARGETS = fuzz_conf fuzz_mqtt_codec
+F_fuzz_conf_SRCS = common/conf.c common/conf_keys.c common/log.c \
+	common/xmalloc.c
+F_fuzz_mqtt_codec_SRCS = broker/mqtt_codec.c
+
+OBJ	= $(BUILD)/obj
+objs	= $(patsubst %.c,$(OBJ)/%.o,$(1))
+
+BROKER	= $(BUILD)/staplemq-broker
+FETCHERD = $(BUILD)/staplemq-fetcherd
+
+.PHONY: all deps run test check unit integration asan fuzz bench install \
+	clean
+
+all: $(BROKER) $(FETCHERD)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BROKER): $(call objs,$(BROKER_SRCS) $(COMMON_SRCS))
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(EV_LIBS) $(NNG_LIBS)
+
+$(FETCHERD): $(call objs,$(FETCHERD_SRCS) $(COMMON_SRCS))
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(EV_LIBS) \
+	    $(CURL_LIBS) $(NNG_LIBS)
+
+deps:
+	@./etc/install-deps.sh
+
+# --- tests ---------------------------------------------------------------
+
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+define unit_rule
+$(BUILD)/tests/$(1): $(OBJ)/tests/unit/$(1).o $(call objs,$(T_$(1:t_%=%)_SRCS))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDSAN) $$(LDFLAGS) -o $$@ $$^ $$(CMOCKA_LIBS) $$(SSL_LIBS)
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do \
+		echo "== $$t"; (cd tests/unit && ../../$$t); done
+
+integration: all
+	STAPLEMQ_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+test: deps all unit integration
+check: test
+
+asan: deps
+	$(MAKE) BUILD=build-asan SANITIZE=1 all unit integration
+
+# --- fuzzing (clang + libFuzzer) ------------------------------------------
+
+FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -DFUZZING $(INCS) \
+	-fsanitize=fuzzer,address,undefined -DSTAPLEMQ_VERSION=\"$(VERSION)\"
+FUZZ_BINS = $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+
+define fuzz_rule
+$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(F_$(1)_SRCS)
+	@mkdir -p $$(dir $$@)
+	clang $$(FUZZ_CFLAGS) -o $$@ $$^ $$(SSL_LIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+fuzz: deps $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		c=tests/fuzz/corpus/$$t; mkdir -p $(BUILD)/fuzz/work-$$t; \
+		echo "== $$t ($(FUZZ_TIME)s)"; \
+		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_TIME) \
+		    -print_final_stats=1 $(BUILD)/fuzz/work-$$t \
+		    $$( [ -d $$c ] && echo $$c ); done
+
+# --- running --------------------------------------------------------------
+
+run: deps all
+	./etc/run-demo.sh $(BUILD)
+
+bench: deps all
+	./tests/bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/staplemq
+	install -m 755 $(BROKER) $(FETCHERD) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 etc/staplemq.conf $(DESTDIR)/etc/staplemq/staplemq.conf.sample
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
