@@ -11,7 +11,7 @@ PKGS="
 	libcmocka-dev
 	openssl ca-certificates
 	python3 python3-pytest python3-paho-mqtt python3-cryptography
-	mosquitto mosquitto-clients nginx-light
+	mosquitto mosquitto-clients nginx
 	procps psmisc
 "
 
@@ -31,7 +31,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq </dev/null
 # Debian's mosquitto and nginx packages start their own services on install;
 # the benchmarks start their own instances, so keep the packaged ones quiet.
-printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-chmod 755 /usr/sbin/policy-rc.d
-trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get install -y -qq --no-install-recommends $missing </dev/null

@@ -1,0 +1,267 @@
+/*
+ * listener.c: the listening sockets of the tcp and ssl listeners, and the
+ * accept path with its connection limit.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+
+#include "access.h"
+#include "broker.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/*
+ * "0.0.0.0:1883", "[::]:8883", "127.0.0.1:0" or a bare port (all IPv4
+ * addresses).  Returns 0, or -1 for text that is no address.
+ */
+int
+listener_parse_bind(const char *bind, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	char host[64];
+	const char *port, *end;
+	char *ep;
+	unsigned long p;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (bind[0] == '[') {
+		if ((end = strchr(bind, ']')) == NULL || end[1] != ':')
+			return -1;
+		hl = end - bind - 1;
+		port = end + 2;
+		bind++;
+	} else if ((port = strrchr(bind, ':')) != NULL) {
+		hl = port - bind;
+		port++;
+	} else {
+		hl = 0;
+		port = bind;
+		bind = "0.0.0.0";
+		hl = strlen(bind);
+	}
+	if (hl == 0 || hl >= sizeof(host) || *port == '\0')
+		return -1;
+	errno = 0;
+	p = strtoul(port, &ep, 10);
+	if (*ep != '\0' || errno != 0 || p > 65535)
+		return -1;
+	memcpy(host, bind, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(p);
+		*len = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(p);
+		*len = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+static int
+listener_rules(struct listener *l, const struct conf_node *ln)
+{
+	const char **rules;
+	size_t i, n = conf_len(ln, "access_rules");
+
+	rules = xcalloc(n, sizeof(*rules));
+	for (i = 0; i < n; i++)
+		rules[i] = conf_item(ln, "access_rules", i);
+	l->rules = access_rules_new(rules, n, l->name);
+	free(rules);
+	return l->rules == NULL ? -1 : 0;
+}
+
+struct listener *
+listener_new(const struct conf_node *ln, const char *kind, const char *name)
+{
+	struct listener *l;
+	const char *bind = conf_str(ln, "bind");
+
+	l = xcalloc(1, sizeof(*l));
+	xasprintf(&l->name, "%s:%s", kind, name);
+	l->tls = strcmp(kind, "ssl") == 0;
+	if (listener_parse_bind(bind, &l->addr, &l->addrlen) == -1) {
+		log_err("%s: bind \"%s\" is not an address:port", l->name,
+		    bind);
+		goto fail;
+	}
+	l->backlog = conf_num(ln, "tcp_options.backlog");
+	l->sockbuf = conf_num(ln, "tcp_options.buffer");
+	l->nodelay = conf_bool(ln, "tcp_options.nodelay");
+	l->max_conns = conf_num(ln, "max_connections");
+	l->proxy_protocol = conf_bool(ln, "proxy_protocol");
+	l->proxy_timeout_ms = conf_num(ln, "proxy_protocol_timeout");
+	l->allow_anonymous = conf_bool(ln, "allow_anonymous");
+	if (listener_rules(l, ln) == -1)
+		goto fail;
+	if (l->tls) {
+		l->handshake_ms = conf_num(ln, "ssl_options.handshake_timeout");
+		if ((l->ctx = tls_ctx_new(conf_find(ln, "ssl_options"),
+		    l->name)) == NULL)
+			goto fail;
+	}
+	return l;
+fail:
+	listener_free(l);
+	return NULL;
+}
+
+void
+listener_free(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	access_rules_free(l->rules);
+	if (l->evl != NULL)
+		evconnlistener_free(l->evl);
+	SSL_CTX_free(l->ctx);
+	free(l->name);
+	free(l);
+}
+
+static void
+listener_tune(struct listener *l, int fd)
+{
+	int on = 1;
+
+	/* Failures only cost performance; the connection still works. */
+	if (l->nodelay)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &l->sockbuf,
+	    sizeof(l->sockbuf));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &l->sockbuf,
+	    sizeof(l->sockbuf));
+}
+
+static void
+listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct listener *l = arg;
+	struct client *c;
+
+	(void)evl;
+	(void)salen;
+	if (l->nconns >= l->max_conns) {
+		l->refused++;
+		log_info("%s: connection refused: max_connections %lld "
+		    "reached", l->name, (long long)l->max_conns);
+		close(fd);
+		return;
+	}
+	/* Behind a proxy the rules apply to the address it reports. */
+	if (!l->proxy_protocol && l->rules != NULL &&
+	    !access_allowed(l->rules, sa)) {
+		l->denied++;
+		log_info("%s: connection denied by access_rules", l->name);
+		close(fd);
+		return;
+	}
+	listener_tune(l, fd);
+	if ((c = client_new(l, fd, sa)) == NULL)
+		close(fd);
+	else
+		log_debug("%s: connection from %s", l->name, c->peer);
+}
+
+static void
+listener_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+
+	(void)evl;
+	/* EMFILE and friends: log and keep listening; accept retries. */
+	log_warn("%s: accept", l->name);
+}
+
+int
+listener_start(struct listener *l, struct broker *b)
+{
+	char host[INET6_ADDRSTRLEN];
+	int port;
+
+	l->broker = b;
+	l->evl = evconnlistener_new_bind(b->base, listener_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    l->backlog, (struct sockaddr *)&l->addr, l->addrlen);
+	if (l->evl == NULL) {
+		log_warn("%s: cannot listen", l->name);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->evl, listener_error_cb);
+	if (l->addr.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&l->addr)->sin_addr,
+		    host, sizeof(host));
+		port = ntohs(((struct sockaddr_in *)&l->addr)->sin_port);
+	} else {
+		inet_ntop(AF_INET6,
+		    &((struct sockaddr_in6 *)&l->addr)->sin6_addr, host,
+		    sizeof(host));
+		port = ntohs(((struct sockaddr_in6 *)&l->addr)->sin6_port);
+	}
+	log_notice("%s: listening on %s%s%s:%d", l->name,
+	    l->addr.ss_family == AF_INET6 ? "[" : "", host,
+	    l->addr.ss_family == AF_INET6 ? "]" : "", port);
+	return 0;
+}
+
+/*
+ * Build every enabled listener of the configuration into head (without
+ * opening sockets).  Returns -1 after logging every broken listener.
+ */
+int
+listeners_create(struct broker *b, struct listener_head *head)
+{
+	static const char *kinds[] = { "tcp", "ssl" };
+	const struct conf_node *group, *ln;
+	struct listener *l;
+	size_t k, i;
+	char path[32];
+	int rc = 0;
+
+	TAILQ_INIT(head);
+	for (k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "listeners.%s", kinds[k]);
+		if ((group = conf_find(b->conf->root, path)) == NULL)
+			continue;
+		for (i = 0; i < group->nkids; i++) {
+			ln = group->kids[i];
+			if (!conf_bool(ln, "enable"))
+				continue;
+			if ((l = listener_new(ln, kinds[k], ln->name)) == NULL)
+				rc = -1;
+			else
+				TAILQ_INSERT_TAIL(head, l, entry);
+		}
+	}
+	return rc;
+}
+
+void
+listeners_free(struct listener_head *head)
+{
+	struct listener *l;
+
+	while ((l = TAILQ_FIRST(head)) != NULL) {
+		TAILQ_REMOVE(head, l, entry);
+		listener_free(l);
+	}
+}
