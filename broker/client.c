@@ -100,6 +100,7 @@ client_new(struct listener *l, int fd, const struct sockaddr *sa)
 			    ossl_error());
 			goto fail;
 		}
+		SSL_set_accept_state(c->ssl);
 		SSL_set_app_data(c->ssl, c);
 		c->state = CS_TLS_HANDSHAKE;
 		client_timer_set(c, l->handshake_ms);

@@ -22,6 +22,7 @@ stop() {
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
 	for p in $pids; do wait "$p" 2>/dev/null || true; done
 	echo "run-demo: stopped"
+	exit 0
 }
 trap stop INT TERM EXIT
 

@@ -123,6 +123,12 @@ def daemons(tmp_path):
     yield make
     for d in started:
         d.stop()
+    # Under `make asan` a sanitizer report is a failure of the test.
+    for d in started:
+        log = d.log()
+        for marker in ("AddressSanitizer", "LeakSanitizer",
+                       "runtime error:"):
+            assert marker not in log, f"{d.name}: {marker}:\n{log}"
 
 
 @pytest.fixture(scope="session")
