@@ -57,9 +57,9 @@ T_conf_SRCS = common/conf.c common/conf_parse.c common/log.c common/xmalloc.c
 T_conf_keys_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
 T_mqtt_codec_SRCS = broker/mqtt_codec.c
-T_topic_SRCS = broker/topic.c
-T_retain_SRCS = broker/retain.c broker/topic.c
-T_acl_SRCS = broker/acl.c broker/topic.c common/log.c common/xmalloc.c
+T_topic_SRCS = broker/topic.c common/siphash.c
+T_retain_SRCS = broker/retain.c broker/topic.c common/siphash.c
+T_acl_SRCS = broker/acl.c broker/topic.c common/siphash.c common/log.c common/xmalloc.c
 T_passwd_SRCS = broker/passwd.c common/log.c common/xmalloc.c
 T_proxy_proto_SRCS = broker/proxy_proto.c
 T_access_SRCS = broker/access.c common/log.c common/xmalloc.c

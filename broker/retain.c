@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "retain.h"
+#include "siphash.h"
 #include "topic.h"
 
 #define RETAIN_HTAB_MIN	16	/* fewest slots; a power of two */
@@ -52,10 +53,8 @@ struct retain_store {
 	char			  buf[TOPIC_MAX_LEN + 1];
 };
 
-static void	retain_sipround(uint64_t[4]);
 static uint64_t	retain_hash(const struct retain_store *,
 		    const struct retain_node *, const char *, size_t);
-static uint64_t	retain_mix(uint64_t);
 static void	retain_seed(struct retain_store *);
 static void	*retain_calloc(struct retain_store *, size_t, size_t);
 static void	retain_resize(struct retain_store *, size_t);
@@ -87,90 +86,26 @@ static struct retain_node *retain_up(struct retain_store *,
 
 /* --- hashing ------------------------------------------------------------- */
 
-#define RETAIN_ROTL(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
-
-static void
-retain_sipround(uint64_t v[4])
-{
-	v[0] += v[1];
-	v[1] = RETAIN_ROTL(v[1], 13);
-	v[1] ^= v[0];
-	v[0] = RETAIN_ROTL(v[0], 32);
-	v[2] += v[3];
-	v[3] = RETAIN_ROTL(v[3], 16);
-	v[3] ^= v[2];
-	v[0] += v[3];
-	v[3] = RETAIN_ROTL(v[3], 21);
-	v[3] ^= v[0];
-	v[2] += v[1];
-	v[1] = RETAIN_ROTL(v[1], 17);
-	v[1] ^= v[2];
-	v[2] = RETAIN_ROTL(v[2], 32);
-}
-
 /*
- * SipHash-1-3 of a level, with the parent folded into the key so that
- * equal levels under different parents spread over the table.  Blocks are
- * read in host order: the value only has to be stable in this process.
- * XXX the same function is private to topic.c; a shared one belongs in
- * common/ once someone owns it.
+ * The hash of a level, with the parent folded into the key so that equal
+ * levels under different parents spread over the table.
  */
 static uint64_t
 retain_hash(const struct retain_store *s, const struct retain_node *parent,
     const char *p, size_t len)
 {
-	uint64_t	 v[4], m, k0, k1;
-	size_t		 i, j;
+	uint64_t key[2];
 
-	k0 = s->key[0];
-	k1 = s->key[1] ^ (uint64_t)(uintptr_t)parent;
-	v[0] = k0 ^ 0x736f6d6570736575ULL;
-	v[1] = k1 ^ 0x646f72616e646f6dULL;
-	v[2] = k0 ^ 0x6c7967656e657261ULL;
-	v[3] = k1 ^ 0x7465646279746573ULL;
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&m, p + i, sizeof(m));
-		v[3] ^= m;
-		retain_sipround(v);
-		v[0] ^= m;
-	}
-	m = (uint64_t)len << 56;
-	for (j = 0; i + j < len; j++)
-		m |= (uint64_t)(unsigned char)p[i + j] << (8 * j);
-	v[3] ^= m;
-	retain_sipround(v);
-	v[0] ^= m;
-	v[2] ^= 0xff;
-	retain_sipround(v);
-	retain_sipround(v);
-	retain_sipround(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
-}
-
-/* The murmur3 finalizer, for the fallback key only. */
-static uint64_t
-retain_mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	key[0] = s->key[0];
+	key[1] = s->key[1] ^ (uint64_t)(uintptr_t)parent;
+	return siphash13(key, p, len);
 }
 
 static void
 retain_seed(struct retain_store *s)
 {
-	/*
-	 * Without entropy (a sandbox refusing getrandom) the key still
-	 * varies with the address space layout and the time, which keeps
-	 * collisions from being precomputed.
-	 */
-	if (getentropy(s->key, sizeof(s->key)) == -1) {
-		s->key[0] = retain_mix((uintptr_t)s ^ (uint64_t)time(NULL));
-		s->key[1] = retain_mix(s->key[0] ^ (uintptr_t)&retain_seed);
-	}
+	/* Without getrandom the key still varies with time and layout. */
+	siphash_key(s->key);
 }
 
 /* --- nodes --------------------------------------------------------------- */

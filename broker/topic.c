@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "siphash.h"
 #include "topic.h"
 
 #define TOPIC_HTAB_MIN	16	/* fewest slots; a power of two */
@@ -84,7 +85,6 @@ struct topic_tree {
 	unsigned long		 fail_after;	/* test hook */
 };
 
-static void	topic_sipround(uint64_t[4]);
 static uint64_t	topic_level_hash(const struct topic_tree *,
 		    const struct topic_node *, const char *, size_t);
 static uint64_t	topic_mix(uint64_t);
@@ -201,27 +201,6 @@ topic_filter_valid(const char *s, size_t len, unsigned max_levels)
 
 /* --- hashing ------------------------------------------------------------- */
 
-#define TOPIC_ROTL(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
-
-static void
-topic_sipround(uint64_t v[4])
-{
-	v[0] += v[1];
-	v[1] = TOPIC_ROTL(v[1], 13);
-	v[1] ^= v[0];
-	v[0] = TOPIC_ROTL(v[0], 32);
-	v[2] += v[3];
-	v[3] = TOPIC_ROTL(v[3], 16);
-	v[3] ^= v[2];
-	v[0] += v[3];
-	v[3] = TOPIC_ROTL(v[3], 21);
-	v[3] ^= v[0];
-	v[2] += v[1];
-	v[1] = TOPIC_ROTL(v[1], 17);
-	v[1] ^= v[2];
-	v[2] = TOPIC_ROTL(v[2], 32);
-}
-
 /*
  * SipHash-1-3 of a level.  The parent is folded into the key so that equal
  * levels under different parents spread over the table.  Blocks are read
@@ -231,32 +210,11 @@ static uint64_t
 topic_level_hash(const struct topic_tree *t, const struct topic_node *parent,
     const char *p, size_t len)
 {
-	uint64_t	 v[4], m, k0, k1;
-	size_t		 i, j;
+	uint64_t key[2];
 
-	k0 = t->key[0];
-	k1 = t->key[1] ^ (uint64_t)(uintptr_t)parent;
-	v[0] = k0 ^ 0x736f6d6570736575ULL;
-	v[1] = k1 ^ 0x646f72616e646f6dULL;
-	v[2] = k0 ^ 0x6c7967656e657261ULL;
-	v[3] = k1 ^ 0x7465646279746573ULL;
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&m, p + i, sizeof(m));
-		v[3] ^= m;
-		topic_sipround(v);
-		v[0] ^= m;
-	}
-	m = (uint64_t)len << 56;
-	for (j = 0; i + j < len; j++)
-		m |= (uint64_t)(unsigned char)p[i + j] << (8 * j);
-	v[3] ^= m;
-	topic_sipround(v);
-	v[0] ^= m;
-	v[2] ^= 0xff;
-	topic_sipround(v);
-	topic_sipround(v);
-	topic_sipround(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
+	key[0] = t->key[0];
+	key[1] = t->key[1] ^ (uint64_t)(uintptr_t)parent;
+	return siphash13(key, p, len);
 }
 
 /* The murmur3 finalizer: enough for pointers, which clients do not pick. */
@@ -280,15 +238,8 @@ topic_ptr_hash(const struct topic_tree *t, const void *a, const void *b)
 static void
 topic_seed(struct topic_tree *t)
 {
-	/*
-	 * Without entropy (a sandbox refusing getrandom) the key still
-	 * varies with the address space layout and the time, which keeps
-	 * collisions from being precomputed.
-	 */
-	if (getentropy(t->key, sizeof(t->key)) == -1) {
-		t->key[0] = topic_mix((uintptr_t)t ^ (uint64_t)time(NULL));
-		t->key[1] = topic_mix(t->key[0] ^ (uintptr_t)&topic_seed);
-	}
+	/* Without getrandom the key still varies with time and layout. */
+	siphash_key(t->key);
 }
 
 /* --- hash tables --------------------------------------------------------- */
