@@ -54,29 +54,29 @@ static const struct unit size_units[] = {
 
 /*
  * Compare the n segments of a path with a table name in which "*" matches
- * any one segment.  Return how many segments of the name are left over (0
- * for an exact match), or -1 when they differ.
+ * any one segment.  Return 0 for an exact match, 1 when the name goes on
+ * below the path, or -1 when they differ.
  */
 static int
 pattern_match(const char *pat, const char *const *segs, size_t n)
 {
-	const char *dot;
-	size_t i, len;
-	int left;
+	const char *s;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (pat == NULL)
 			return -1;
-		dot = strchr(pat, '.');
-		len = dot != NULL ? (size_t)(dot - pat) : strlen(pat);
-		if (!(len == 1 && *pat == '*') && (strlen(segs[i]) != len ||
-		    memcmp(segs[i], pat, len) != 0))
-			return -1;
-		pat = dot != NULL ? dot + 1 : NULL;
+		if (pat[0] == '*' && (pat[1] == '.' || pat[1] == '\0'))
+			pat++;
+		else {
+			for (s = segs[i]; *s != '\0' && *s == *pat; s++)
+				pat++;
+			if (*s != '\0' || (*pat != '.' && *pat != '\0'))
+				return -1;
+		}
+		pat = *pat == '.' ? pat + 1 : NULL;
 	}
-	for (left = 0; pat != NULL; left++)
-		pat = (pat = strchr(pat, '.')) != NULL ? pat + 1 : NULL;
-	return left;
+	return pat != NULL;
 }
 
 /* The first entry from keys on that matches the path as mode says. */

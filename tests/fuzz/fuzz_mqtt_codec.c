@@ -305,7 +305,7 @@ run_stream(const uint8_t *data, size_t size, uint8_t level)
 {
 	struct mqtt_frame	 f, fcap;
 	struct mqtt_packet	 pkt;
-	enum mqtt_status	 st;
+	enum mqtt_status	 st, st_cap;
 	size_t			 cap;
 
 	while (size > 0) {
@@ -313,8 +313,11 @@ run_stream(const uint8_t *data, size_t size, uint8_t level)
 		/* A cap only ever turns a known size into TOO_BIG (0: none). */
 		cap = data[0];
 		if (st == MQTT_OK || (st == MQTT_NEED_MORE && f.total_len)) {
-			CHECK(mqtt_frame(data, size, cap, &fcap) ==
-			    (cap != 0 && f.total_len > cap ? MQTT_TOO_BIG : st));
+			if (cap != 0 && f.total_len > cap)
+				st_cap = MQTT_TOO_BIG;
+			else
+				st_cap = st;
+			CHECK(mqtt_frame(data, size, cap, &fcap) == st_cap);
 			CHECK(fcap.total_len == f.total_len);
 		}
 		if (st != MQTT_OK)

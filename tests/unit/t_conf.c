@@ -67,7 +67,8 @@ static const struct conf_key tkeys[] = {
 	    .def = "\":\"" },
 	{ .name = "mqtt.max_inflight", .type = CONF_INT, .def = "32",
 	    .min = 1, .max = 65535 },
-	{ .name = "mqtt.max_packet_size", .type = CONF_SIZE, .def = "1MB" },
+	{ .name = "mqtt.max_packet_size", .type = CONF_SIZE, .def = "1MB",
+	    .min = 1024 },
 	{ .name = "mqtt.offset", .type = CONF_INT },
 	{ .name = "log.level", .type = CONF_ENUM, .def = "warning",
 	    .choices = "error|warning|notice|info|debug" },
@@ -393,6 +394,10 @@ t_escapes(void **state)
 	    "\\u escape (needs 4 hex digits, not U+0000 nor a lone surrogate)");
 	bad("node.user = \"a\x01\"", "t.conf:1: node.user: control character "
 	    "0x01 in a string");
+	bad("node.user = \"a\\\x01\"", "t.conf:1: node.user: invalid "
+	    "escape: \\ followed by 0x01 in a string");
+	bad("\"node\\x\".user = 1", "t.conf:1: invalid escape \\x in a "
+	    "string");
 	bad("node.user = \"a\\\n\"", "t.conf:1: node.user: unterminated "
 	    "string");
 }
@@ -497,9 +502,9 @@ t_sizes(void **state)
 		const char	*text;
 		int64_t		 bytes;
 	} ok[] = {
-		{ "4KB", 4096 }, { "1MB", 1048576 }, { "512", 512 },
-		{ "2kb", 2048 }, { "1gb", 1073741824 }, { "3B", 3 },
-		{ "1Mb", 1048576 },
+		{ "4KB", 4096 }, { "1MB", 1048576 }, { "5120", 5120 },
+		{ "2kb", 2048 }, { "1gb", 1073741824 }, { "3000B", 3000 },
+		{ "1Mb", 1048576 }, { "1025", 1025 },
 	};
 	char *text;
 	size_t i;
@@ -517,6 +522,13 @@ t_sizes(void **state)
 	    "expected a size like 4KB, got \"KB\"");
 	bad("mqtt.max_packet_size = 9999999999999GB", "t.conf:1: "
 	    "mqtt.max_packet_size: \"9999999999999GB\" is out of range");
+	/* A min alone bounds below only; bounds print in the key's unit. */
+	assert_int_equal(num_of("mqtt.max_packet_size = 1KB",
+	    "mqtt.max_packet_size"), 1024);
+	assert_int_equal(num_of("mqtt.max_packet_size = 9999GB",
+	    "mqtt.max_packet_size"), 9999 * (int64_t)1073741824);
+	bad("mqtt.max_packet_size = 1023", "t.conf:1: mqtt.max_packet_size: "
+	    "1023 is below the minimum 1KB");
 }
 
 static void
@@ -646,6 +658,24 @@ t_unknown_keys(void **state)
 }
 
 static void
+t_long_names(void **state)
+{
+	static const struct conf_key longkeys[] = {
+		{ .name = "a.this_is_a_rather_long_key_name_that_goes_on_"
+		    "and_on_for_seventy_bytes", .type = CONF_BOOL },
+		{ .name = NULL },
+	};
+	static const char text[] = "a.this_is_a_rather_long_key_name_that_"
+	    "goes_on_and_on_four_seventy_bytes = true";
+
+	(void)state;
+	bad_with(longkeys, text, strlen(text), 1, "t.conf:1: unknown key "
+	    "a.this_is_a_rather_long_key_name_that_goes_on_and_on_four_"
+	    "seventy_bytes, did you mean this_is_a_rather_long_key_name_that_"
+	    "goes_on_and_on_for_seventy_bytes?");
+}
+
+static void
 t_error_lines_all_collected(void **state)
 {
 	(void)state;
@@ -697,6 +727,9 @@ t_malformed(void **state)
 	bad("node { = 5 }", "t.conf:1: node: expected a key, got '='");
 	bad("node. = 5", "t.conf:1: expected a key after '.', got ' '");
 	bad("a..b = 5", "t.conf:1: expected a key after '.', got '.'");
+	bad("node.", "t.conf:1: expected a key after '.', got end of file");
+	bad("node {\n  user.\n}", "t.conf:2: node: expected a key after '.', "
+	    "got newline");
 	bad("node.user 5", "t.conf:1: node.user: expected '=', ':' or '{' "
 	    "after the key, got '5'");
 	bad("\n}", "t.conf:2: unexpected '}'");
@@ -942,6 +975,9 @@ t_getters(void **state)
 	assert_null(conf_key_match(tkeys, "node..user"));
 	assert_null(conf_key_match(tkeys, ""));
 	assert_null(conf_key_match(tkeys, "listeners.ssl..bind"));
+	assert_null(conf_key_match(tkeys, "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a."
+	    "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a"));
+	assert_string_equal(conf_type_name((enum conf_type)99), "unknown");
 	assert_string_equal(conf_type_name(CONF_BOOL), "bool");
 	assert_string_equal(conf_type_name(CONF_INT), "int");
 	assert_string_equal(conf_type_name(CONF_DURATION), "duration");
@@ -1031,6 +1067,26 @@ t_getter_misuse(void **state)
 }
 
 static void
+t_no_name_no_errs(void **state)
+{
+	struct conf_errors errs = { NULL, 0 };
+
+	(void)state;
+	/* Without a name, messages say <config>; errors append. */
+	assert_null(conf_parse(NULL, "x = 1", 5, tkeys, &errs));
+	assert_null(conf_parse(NULL, "y = 1", 5, tkeys, &errs));
+	assert_int_equal(errs.n, 2);
+	assert_string_equal(errs.msg[0], "<config>:1: unknown key x");
+	assert_string_equal(errs.msg[1], "<config>:1: unknown key y");
+	conf_errors_free(&errs);
+	/* Without a list, errors are dropped; without a table, all unknown. */
+	assert_null(conf_parse("t.conf", "x = 1", 5, tkeys, NULL));
+	assert_null(conf_parse("t.conf", "x = 1", 5, NULL, NULL));
+	conf_free(conf_parse("t.conf", NULL, 0, NULL, NULL));
+	assert_null(conf_load("/nonexistent/staplemq.conf", tkeys, NULL));
+}
+
+static void
 t_load(void **state)
 {
 	struct conf_errors errs = { NULL, 0 };
@@ -1068,6 +1124,19 @@ t_load(void **state)
 	assert_null(conf_load("/", tkeys, &errs));
 	assert_string_equal(errs.msg[0], "/: cannot read: Is a directory");
 	conf_errors_free(&errs);
+
+	/* A file over the limit is refused without being parsed. */
+	strcpy(path, "/tmp/t_conf.XXXXXX");
+	assert_true((fd = mkstemp(path)) != -1);
+	assert_int_equal(ftruncate(fd, CONF_MAX_FILE + 1), 0);
+	close(fd);
+	assert_null(conf_load(path, tkeys, &errs));
+	assert_int_equal(errs.n, 1);
+	xasprintf(&msg, "%s: larger than the limit of 16777216 bytes", path);
+	assert_string_equal(errs.msg[0], msg);
+	free(msg);
+	conf_errors_free(&errs);
+	unlink(path);
 	conf_errors_free(NULL);
 }
 
@@ -1089,6 +1158,7 @@ main(void)
 		cmocka_unit_test(t_ints),
 		cmocka_unit_test(t_enum_string_lists),
 		cmocka_unit_test(t_unknown_keys),
+		cmocka_unit_test(t_long_names),
 		cmocka_unit_test(t_error_lines_all_collected),
 		cmocka_unit_test(t_malformed),
 		cmocka_unit_test(t_nul_and_size),
@@ -1097,6 +1167,7 @@ main(void)
 		cmocka_unit_test(t_broken_default),
 		cmocka_unit_test(t_getters),
 		cmocka_unit_test(t_getter_misuse),
+		cmocka_unit_test(t_no_name_no_errs),
 		cmocka_unit_test(t_load),
 	};
 
