@@ -38,6 +38,7 @@ SSL_LIBS := $(shell pkg-config --libs libssl libcrypto)
 EV_LIBS	 := $(shell pkg-config --libs libevent_core)
 CURL_LIBS := $(shell pkg-config --libs libcurl)
 
+IPC_SRCS = ipc/snapshot.c ipc/snapshot_write.c ipc/notify.c
 COMMON_SRCS = common/log.c common/conf.c common/conf_parse.c common/conf_keys.c \
 	common/xmalloc.c common/daemon.c common/ossl.c common/siphash.c
 BROKER_SRCS = broker/main.c broker/broker_conf.c broker/listener.c \
@@ -52,7 +53,8 @@ FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c
 
 # Unit tests: t_NAME is built from tests/unit/t_NAME.c and T_NAME_SRCS.
 UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_topic t_retain t_acl \
-	t_passwd t_proxy_proto t_access
+	t_passwd t_proxy_proto t_access t_snapshot t_notify t_revcheck \
+	t_schedule
 T_conf_SRCS = common/conf.c common/conf_parse.c common/log.c common/xmalloc.c
 T_conf_keys_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
@@ -63,13 +65,22 @@ T_acl_SRCS = broker/acl.c broker/topic.c common/siphash.c common/log.c common/xm
 T_passwd_SRCS = broker/passwd.c common/log.c common/xmalloc.c
 T_proxy_proto_SRCS = broker/proxy_proto.c
 T_access_SRCS = broker/access.c common/log.c common/xmalloc.c
+T_snapshot_SRCS = ipc/snapshot.c ipc/snapshot_write.c common/log.c \
+	common/xmalloc.c
+T_notify_SRCS = ipc/notify.c common/log.c common/xmalloc.c
+T_revcheck_SRCS = common/revcheck.c common/log.c common/xmalloc.c
+T_schedule_SRCS = fetcherd/schedule.c
 
 # Fuzz targets: tests/fuzz/NAME.c with F_NAME_SRCS, built by clang.
-FUZZ_TARGETS = fuzz_conf fuzz_mqtt_codec fuzz_proxy_proto
+FUZZ_TARGETS = fuzz_conf fuzz_mqtt_codec fuzz_proxy_proto fuzz_snapshot \
+	fuzz_ipc_msg fuzz_ocsp_response
 F_fuzz_conf_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
 F_fuzz_mqtt_codec_SRCS = broker/mqtt_codec.c
 F_fuzz_proxy_proto_SRCS = broker/proxy_proto.c
+F_fuzz_snapshot_SRCS = ipc/snapshot.c common/log.c common/xmalloc.c
+F_fuzz_ipc_msg_SRCS = ipc/notify.c common/log.c common/xmalloc.c
+F_fuzz_ocsp_response_SRCS = common/revcheck.c common/log.c common/xmalloc.c
 
 OBJ	= $(BUILD)/obj
 objs	= $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -108,7 +119,8 @@ UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 define unit_rule
 $(BUILD)/tests/$(1): $(OBJ)/tests/unit/$(1).o $(call objs,$(T_$(1:t_%=%)_SRCS))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDSAN) $$(LDFLAGS) -o $$@ $$^ $$(CMOCKA_LIBS) $$(SSL_LIBS)
+	$$(CC) $$(LDSAN) $$(LDFLAGS) -o $$@ $$^ $$(CMOCKA_LIBS) $$(SSL_LIBS) \
+	    $$(NNG_LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
@@ -135,7 +147,7 @@ FUZZ_BINS = $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 define fuzz_rule
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(F_$(1)_SRCS)
 	@mkdir -p $$(dir $$@)
-	clang $$(FUZZ_CFLAGS) -o $$@ $$^ $$(SSL_LIBS)
+	clang $$(FUZZ_CFLAGS) -o $$@ $$^ $$(SSL_LIBS) $$(NNG_LIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 

@@ -223,19 +223,19 @@ static const struct mqtt_kind mqtt_kinds[] = {
 				  dec_ack, enc_ack, NULL, NULL },
 	[MQTT_PUBREL] =		{ "PUBREL", 0x2, BOTH, BOTH,
 				  dec_ack, enc_ack, STMT("MQTT-3.6.1-1",
-				  "PUBREL fixed header flags are not 0010") },
+				  "PUBREL flags are not 0010") },
 	[MQTT_PUBCOMP] =	{ "PUBCOMP", 0x0, BOTH, BOTH,
 				  dec_ack, enc_ack, NULL, NULL },
 	[MQTT_SUBSCRIBE] =	{ "SUBSCRIBE", 0x2, BY_CLIENT, BY_CLIENT,
 				  dec_subscribe, enc_subscribe, STMT(
 				  "MQTT-3.8.1-1",
-				  "SUBSCRIBE fixed header flags are not 0010") },
+				  "SUBSCRIBE flags are not 0010") },
 	[MQTT_SUBACK] =		{ "SUBACK", 0x0, BY_SERVER, BY_SERVER,
 				  dec_suback, enc_suback, NULL, NULL },
 	[MQTT_UNSUBSCRIBE] =	{ "UNSUBSCRIBE", 0x2, BY_CLIENT, BY_CLIENT,
 				  dec_unsubscribe, enc_subscribe, STMT(
 				  "MQTT-3.10.1-1",
-				  "UNSUBSCRIBE fixed header flags are not 0010") },
+				  "UNSUBSCRIBE flags are not 0010") },
 	[MQTT_UNSUBACK] =	{ "UNSUBACK", 0x0, BY_SERVER, BY_SERVER,
 				  dec_unsuback, enc_suback, NULL, NULL },
 	[MQTT_PINGREQ] =	{ "PINGREQ", 0x0, BY_CLIENT, BY_CLIENT,
@@ -900,7 +900,7 @@ dec_connect(struct rd *r, struct mqtt_packet *pkt)
 	if (!known)
 		return rd_bad(r, STMT("MQTT-3.1.2-1",
 		    "protocol name is not \"MQTT\""));
-	/* A right name with a level we do not speak is answered, not dropped. */
+	/* A right name at a level we do not speak is answered, not dropped. */
 	if (i == NELEM(mqtt_protocols)) {
 		r->bad_version = true;
 		return rd_set(r, MQTT_RC_UNSUPPORTED_VERSION, STMT(

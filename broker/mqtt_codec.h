@@ -330,7 +330,10 @@ struct mqtt_publish {
 	size_t		 payload_len;
 };
 
-/* PUBACK, PUBREC, PUBREL and PUBCOMP. */
+/*
+ * PUBACK, PUBREC, PUBREL and PUBCOMP.  In 5.0 the encoder leaves out a
+ * success code and empty properties, as 3.4.2.1 allows.
+ */
 struct mqtt_ack {
 	uint16_t	 id;
 	uint8_t		 code;		/* 5.0 reason code; 3.1.1: 0 */
@@ -411,7 +414,8 @@ struct mqtt_filter_iter {
  * size once the fixed header is complete, else 0); MQTT_TOO_BIG as soon as
  * the length is known, with out->type and out->total_len set;
  * MQTT_MALFORMED if the Remaining Length runs past four bytes.
- * Non-minimal lengths are accepted: 3.1.1 does not forbid them.
+ * Non-minimal lengths are accepted here, as 3.1.1 does not forbid them;
+ * mqtt_decode() refuses them at level 5 (MQTT-1.5.5-1).
  */
 enum mqtt_status mqtt_frame(const uint8_t *, size_t, size_t,
 	    struct mqtt_frame *);

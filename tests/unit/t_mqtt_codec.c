@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -33,6 +34,9 @@
 #define PROTO	MQTT_RC_PROTOCOL_ERROR
 #define C2S	MQTT_FROM_CLIENT
 #define S2C	MQTT_FROM_SERVER
+
+/* Vectors shared with the integration tests; run from tests/unit. */
+#define VECTOR_FILE	"../data/mqtt/malformed.txt"
 
 static uint8_t	 scratch[4096];
 
@@ -1039,6 +1043,7 @@ test_utf8_valid(void **state)
 		"\xed\xbf\xbf", "\xe1\x80", "\xf0\x80\x80\x80",
 		"\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
 		"\xf8\x88\x80\x80\x80", "\xfe", "\xff", "ok\xe2\x82",
+		"\xe1\x80\x41", "\xf0\x90\x80\x41", "\xf1\x41\x80\x80",
 	};
 	size_t	 i;
 
@@ -2493,6 +2498,98 @@ test_v5_need_more_every_split(void **state)
 	assert_int_equal(mqtt_frame(buf, n, 0, &f), MQTT_OK);
 }
 
+/*
+ * The iterators stay inside a hand-made block that does not parse, and
+ * stop there, instead of reading past raw_len.
+ */
+static void
+test_v5_iterators_bounded(void **state)
+{
+	static const uint8_t *blocks[] = {
+		/* User property: name too long, value too long, no length. */
+		(const uint8_t *)"\x26\x00\x05" "ab",
+		(const uint8_t *)"\x26\x00\x01" "a" "\x00\x09" "b",
+		(const uint8_t *)"\x26\x00",
+		/* Subscription identifier cut short, or 5 bytes long. */
+		(const uint8_t *)"\x0b\x80\x80",
+		(const uint8_t *)"\x0b\xff\xff\xff\xff\x01",
+		/* A cut four-byte value, an unknown id, one past the table. */
+		(const uint8_t *)"\x02\x00\x00",
+		(const uint8_t *)"\x04\x00",
+		(const uint8_t *)"\x7f\x00",
+	};
+	static const size_t lens[] = { 5, 7, 2, 3, 6, 3, 2, 2 };
+	struct mqtt_props	 pr;
+	struct mqtt_prop_iter	 it;
+	struct mqtt_user_prop	 u;
+	uint32_t		 sid;
+	uint8_t			*copy;
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		/* An exact-size copy, so ASan sees any overread. */
+		copy = malloc(lens[i]);
+		assert_non_null(copy);
+		memcpy(copy, blocks[i], lens[i]);
+		memset(&pr, 0, sizeof(pr));
+		pr.raw = copy;
+		pr.raw_len = lens[i];
+		pr.sub_id_count = 2;
+		mqtt_user_first(&it, &pr);
+		assert_false(mqtt_user_next(&it, &u));
+		mqtt_subid_first(&it, &pr);
+		assert_false(mqtt_subid_next(&it, &sid));
+		free(copy);
+	}
+}
+
+/* Every vector in tests/data/mqtt/malformed.txt gets its verdict. */
+static void
+test_vector_file(void **state)
+{
+	struct mqtt_packet	 pkt;
+	struct mqtt_error	 err;
+	enum mqtt_status	 want;
+	FILE			*fp;
+	char			 line[512], expect[16], stmt[32], from[8];
+	const char		*p;
+	uint8_t			 buf[256];
+	unsigned int		 byte;
+	size_t			 len, count = 0;
+	int			 level, off, n;
+
+	(void)state;
+	if ((fp = fopen(VECTOR_FILE, "r")) == NULL)
+		fail_msg("%s: not found; run from tests/unit", VECTOR_FILE);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		assert_int_equal(sscanf(line, "%15s %31s %d %7s%n", expect, stmt,
+		    &level, from, &off), 4);
+		for (p = line + off, len = 0;
+		    sscanf(p, "%2x%n", &byte, &n) == 1; p += n) {
+			assert_true(len < sizeof(buf));
+			buf[len++] = (uint8_t)byte;
+		}
+		if (strcmp(expect, "ok") == 0)
+			want = MQTT_OK;
+		else if (strcmp(expect, "bad-version") == 0)
+			want = MQTT_BAD_VERSION;
+		else {
+			assert_string_equal(expect, "malformed");
+			want = MQTT_MALFORMED;
+		}
+		assert_int_equal(decode(buf, len, strcmp(from, "server") == 0 ?
+		    S2C : C2S, (uint8_t)level, &pkt, &err), want);
+		if (want != MQTT_OK)
+			check_error(&err, strcmp(stmt, "-") == 0 ? NULL : stmt);
+		count++;
+	}
+	fclose(fp);
+	assert_true(count >= 60);
+}
+
 int
 main(void)
 {
@@ -2595,6 +2692,8 @@ main(void)
 		cmocka_unit_test(test_mqtt_4_7_0_1_will_topic_wildcard),
 		cmocka_unit_test(test_v5_shared_rules),
 		cmocka_unit_test(test_v5_need_more_every_split),
+		cmocka_unit_test(test_v5_iterators_bounded),
+		cmocka_unit_test(test_vector_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

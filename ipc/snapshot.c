@@ -1,0 +1,502 @@
+/*
+ * snapshot.c: the reader's side of a snapshot file (layout in
+ * ipc_proto.h).  The broker maps the file read-only and shared, checks all
+ * of it once here, and then looks staples up in place without allocating.
+ *
+ * The bytes were written by another process and are checked as if an
+ * attacker had written them: every size, offset and count is compared in
+ * 64-bit arithmetic against what is really there, and no path aborts.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "snapshot.h"
+
+/* Records are read in place, so their byte order must be the host's. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+    "snapshot files are little-endian; this reader reads them in place");
+
+#define SNAP_ALIGN	8	/* of the file start and of every section */
+#define CKSUM_OFF	offsetof(struct snap_header, checksum)
+#define CKSUM_LEN	sizeof(((struct snap_header *)0)->checksum)
+
+/*
+ * A validated snapshot.  The counts and section bounds are copied out of
+ * the header once validated and used from here on, so that what a lookup
+ * reads stays inside what was checked even if the file's bytes were to
+ * change under the mapping.
+ */
+struct snapshot {
+	const uint8_t			*base;	/* mapping or caller's buffer */
+	size_t				 len;
+	int				 mapped; /* munmap base at close */
+	uint64_t			 generation;
+	const struct snap_staple	*staples;
+	size_t				 nstaples;
+	const uint8_t			*blob;
+	size_t				 bloblen;
+};
+
+static void	 snap_err(char *, size_t, const char *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+static int	 snap_check_header(const uint8_t *, size_t, const char *,
+		    char *, size_t);
+static int	 snap_check_section(uint64_t, uint64_t, uint64_t, uint64_t,
+		    const char *, const char *, char *, size_t);
+static int	 snap_check_layout(const struct snap_header *, const char *,
+		    char *, size_t);
+static int	 snap_check_record(const struct snap_staple *, size_t,
+		    uint64_t, const char *, char *, size_t);
+static int	 snap_check_records(const struct snapshot *, const char *,
+		    char *, size_t);
+static struct snapshot *snap_validate(const uint8_t *, size_t, const char *,
+		    char *, size_t);
+
+/* "snapshot NAME: reason", one line; err may be NULL. */
+static void
+snap_err(char *err, size_t errlen, const char *name, const char *fmt, ...)
+{
+	char	 why[160];
+	va_list	 ap;
+	int	 save = errno;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "snapshot %s: %s", name, why);
+	errno = save;
+}
+
+/*
+ * SHA-256 of buf with the checksum field read as zeros, in one pass.
+ * Returns 0, or -1 if OpenSSL fails (out of memory).
+ */
+int
+snapshot_checksum(const void *buf, size_t len, uint8_t out[SNAP_ID_LEN])
+{
+	static const uint8_t	 zero[CKSUM_LEN];
+	const uint8_t		*p = buf;
+	EVP_MD_CTX		*ctx;
+	unsigned int		 n;
+	int			 rc = -1;
+
+	if (len < sizeof(struct snap_header))
+		return -1;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		goto fail;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, p, CKSUM_OFF) != 1 ||
+	    EVP_DigestUpdate(ctx, zero, CKSUM_LEN) != 1 ||
+	    EVP_DigestUpdate(ctx, p + CKSUM_OFF + CKSUM_LEN,
+	    len - CKSUM_OFF - CKSUM_LEN) != 1 ||
+	    EVP_DigestFinal_ex(ctx, out, &n) != 1 || n != SNAP_ID_LEN)
+		goto fail;
+	rc = 0;
+ fail:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/*
+ * What identifies the file and its size: checked before the checksum so
+ * that a file of another version or a truncated one says so.
+ */
+static int
+snap_check_header(const uint8_t *buf, size_t len, const char *name,
+    char *err, size_t errlen)
+{
+	const struct snap_header	*h;
+
+	if (len < sizeof(*h)) {
+		snap_err(err, errlen, name, "too short (%zu bytes)", len);
+		return -1;
+	}
+	if (len > SNAP_MAX_FILE) {
+		snap_err(err, errlen, name, "too large (%zu bytes, limit %u)",
+		    len, SNAP_MAX_FILE);
+		return -1;
+	}
+	/* Past this point records are read in place as structs. */
+	if ((uintptr_t)buf % SNAP_ALIGN != 0) {
+		snap_err(err, errlen, name, "buffer not %d-byte aligned",
+		    SNAP_ALIGN);
+		return -1;
+	}
+	h = (const struct snap_header *)buf;
+	if (memcmp(h->magic, SNAP_MAGIC, sizeof(h->magic)) != 0) {
+		snap_err(err, errlen, name, "bad magic");
+		return -1;
+	}
+	if (h->version != SNAP_VERSION) {
+		snap_err(err, errlen, name, "version %" PRIu32 ", expected %d",
+		    h->version, SNAP_VERSION);
+		return -1;
+	}
+	if (h->header_len != sizeof(*h)) {
+		snap_err(err, errlen, name, "header_len %" PRIu32
+		    ", expected %zu", h->header_len, sizeof(*h));
+		return -1;
+	}
+	if (h->file_len != len) {
+		snap_err(err, errlen, name, "file_len %" PRIu64
+		    ", file is %zu bytes", h->file_len, len);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A section of n records of size sz at off: 8-byte aligned, after the
+ * header, inside the file.  The count is checked by division, so a huge n
+ * cannot wrap the product around.
+ */
+static int
+snap_check_section(uint64_t off, uint64_t n, uint64_t sz, uint64_t flen,
+    const char *what, const char *name, char *err, size_t errlen)
+{
+	if (off % SNAP_ALIGN != 0) {
+		snap_err(err, errlen, name, "%s section at %" PRIu64
+		    " not %d-byte aligned", what, off, SNAP_ALIGN);
+		return -1;
+	}
+	if (off < sizeof(struct snap_header) || off > flen) {
+		snap_err(err, errlen, name, "%s section at %" PRIu64
+		    " outside the file", what, off);
+		return -1;
+	}
+	if (n > (flen - off) / sz) {
+		snap_err(err, errlen, name, "%s section of %" PRIu64
+		    " x %" PRIu64 " bytes at %" PRIu64 " past the end of the "
+		    "file", what, n, sz, off);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+snap_check_layout(const struct snap_header *h, const char *name, char *err,
+    size_t errlen)
+{
+	uint64_t	 s0, s1, b0, b1;
+
+	if (snap_check_section(h->staple_off, h->n_staples,
+	    sizeof(struct snap_staple), h->file_len, "staple", name,
+	    err, errlen) == -1)
+		return -1;
+	if (snap_check_section(h->blob_off, h->blob_len, 1, h->file_len,
+	    "blob", name, err, errlen) == -1)
+		return -1;
+	/* Reserved for CRL and client OCSP sections in a later version. */
+	if (h->reserved_off != 0 || h->n_reserved != 0) {
+		snap_err(err, errlen, name, "reserved section not empty");
+		return -1;
+	}
+	/* Empty sections overlap nothing. */
+	s0 = h->staple_off;
+	s1 = s0 + (uint64_t)h->n_staples * sizeof(struct snap_staple);
+	b0 = h->blob_off;
+	b1 = b0 + h->blob_len;
+	if (s0 < s1 && b0 < b1 && s0 < b1 && b0 < s1) {
+		snap_err(err, errlen, name, "staple and blob sections overlap");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+snap_check_record(const struct snap_staple *r, size_t i, uint64_t bloblen,
+    const char *name, char *err, size_t errlen)
+{
+	if (r->reserved != 0) {
+		snap_err(err, errlen, name, "record %zu: reserved field not "
+		    "zero", i);
+		return -1;
+	}
+	switch (r->state) {
+	case SNAP_STAPLE_GOOD:
+		break;
+	case SNAP_STAPLE_REVOKED:
+	case SNAP_STAPLE_FAILED:
+		if (r->der_off != 0 || r->der_len != 0) {
+			snap_err(err, errlen, name, "record %zu: DER in a "
+			    "record that is not GOOD", i);
+			return -1;
+		}
+		return 0;
+	default:
+		snap_err(err, errlen, name, "record %zu: unknown state %"
+		    PRIu32, i, r->state);
+		return -1;
+	}
+	if (r->der_len == 0) {
+		snap_err(err, errlen, name, "record %zu: GOOD without DER", i);
+		return -1;
+	}
+	if (r->der_len > SNAP_MAX_DER) {
+		snap_err(err, errlen, name, "record %zu: der_len %" PRIu32
+		    " over %d", i, r->der_len, SNAP_MAX_DER);
+		return -1;
+	}
+	if ((uint64_t)r->der_off + r->der_len > bloblen) {
+		snap_err(err, errlen, name, "record %zu: DER at %" PRIu32
+		    "+%" PRIu32 " outside the blob area (%" PRIu64 " bytes)",
+		    i, r->der_off, r->der_len, bloblen);
+		return -1;
+	}
+	return 0;
+}
+
+/* Each record, and their order: strictly increasing cert_id. */
+static int
+snap_check_records(const struct snapshot *s, const char *name, char *err,
+    size_t errlen)
+{
+	size_t	 i;
+	int	 c;
+
+	for (i = 0; i < s->nstaples; i++) {
+		if (snap_check_record(&s->staples[i], i, s->bloblen, name,
+		    err, errlen) == -1)
+			return -1;
+		if (i == 0)
+			continue;
+		c = memcmp(s->staples[i - 1].cert_id, s->staples[i].cert_id,
+		    SNAP_ID_LEN);
+		if (c == 0) {
+			snap_err(err, errlen, name, "record %zu: duplicate "
+			    "cert_id", i);
+			return -1;
+		}
+		if (c > 0) {
+			snap_err(err, errlen, name, "record %zu: not sorted "
+			    "by cert_id", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Validate buf[0..len) in place.  Returns a snapshot that points into buf
+ * (not mapped: the caller sets that), or NULL with err set and errno
+ * EINVAL (ENOMEM if out of memory).
+ */
+static struct snapshot *
+snap_validate(const uint8_t *buf, size_t len, const char *name, char *err,
+    size_t errlen)
+{
+	const struct snap_header	*h;
+	struct snapshot			*s = NULL;
+	uint8_t				 sum[SNAP_ID_LEN];
+
+	if (snap_check_header(buf, len, name, err, errlen) == -1)
+		goto invalid;
+	h = (const struct snap_header *)buf;
+	if (snapshot_checksum(buf, len, sum) == -1) {
+		snap_err(err, errlen, name, "cannot compute SHA-256");
+		errno = ENOMEM;
+		return NULL;
+	}
+#ifndef FUZZING
+	/*
+	 * The fuzz build skips the comparison (but not the computation), so
+	 * that mutated inputs reach the structure checks below.
+	 */
+	if (CRYPTO_memcmp(sum, h->checksum, sizeof(sum)) != 0) {
+		snap_err(err, errlen, name, "checksum mismatch");
+		goto invalid;
+	}
+#endif
+	if (snap_check_layout(h, name, err, errlen) == -1)
+		goto invalid;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snap_err(err, errlen, name, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->base = buf;
+	s->len = len;
+	s->generation = h->generation;
+	s->staples = (const struct snap_staple *)(buf + h->staple_off);
+	s->nstaples = h->n_staples;
+	s->blob = buf + h->blob_off;
+	s->bloblen = h->blob_len;
+	if (snap_check_records(s, name, err, errlen) == -1)
+		goto invalid;
+	return s;
+
+ invalid:
+	free(s);
+	errno = EINVAL;
+	return NULL;
+}
+
+/*
+ * Map path read-only and shared and validate it.  O_NONBLOCK keeps a FIFO
+ * put in the file's place from blocking the open; the fd is closed once
+ * mapped.  On failure errno is that of the failing call (ENOENT: no
+ * snapshot yet), or EINVAL for a file that is not a valid snapshot.
+ *
+ * XXX A validated mapping trusts fetcherd not to rewrite or truncate the
+ * file in place: truncation would raise SIGBUS on access.  Lookups only
+ * use bounds copied at validation, and snapshot_staple_der() checks a
+ * record again, so changed bytes cannot make them read outside the map.
+ */
+struct snapshot *
+snapshot_open(const char *path, char *err, size_t errlen)
+{
+	struct snapshot	*s = NULL;
+	struct stat	 st;
+	void		*map = MAP_FAILED;
+	size_t		 len = 0;
+	int		 fd, save;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
+		snap_err(err, errlen, path, "open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1) {
+		snap_err(err, errlen, path, "fstat: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snap_err(err, errlen, path, "not a regular file");
+		errno = EINVAL;
+		goto fail;
+	}
+	/* Checked again on the mapping; here so as not to map 10 GB. */
+	if (st.st_size < (off_t)sizeof(struct snap_header)) {
+		snap_err(err, errlen, path, "too short (%jd bytes)",
+		    (intmax_t)st.st_size);
+		errno = EINVAL;
+		goto fail;
+	}
+	if (st.st_size > (off_t)SNAP_MAX_FILE) {
+		snap_err(err, errlen, path, "too large (%jd bytes, limit %u)",
+		    (intmax_t)st.st_size, SNAP_MAX_FILE);
+		errno = EINVAL;
+		goto fail;
+	}
+	len = (size_t)st.st_size;
+	if ((map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)) ==
+	    MAP_FAILED) {
+		snap_err(err, errlen, path, "mmap: %s", strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	fd = -1;
+	if ((s = snap_validate(map, len, path, err, errlen)) == NULL)
+		goto fail;
+	s->mapped = 1;
+	return s;
+
+ fail:
+	save = errno;
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	if (fd != -1)
+		close(fd);
+	errno = save;
+	return NULL;
+}
+
+/*
+ * Validate buf in place: nothing is copied, so the caller keeps buf alive
+ * and unchanged until snapshot_close().  buf must be 8-byte aligned (any
+ * malloc'd buffer is), since records are read as structs.
+ */
+struct snapshot *
+snapshot_from_buffer(const void *buf, size_t len, char *err, size_t errlen)
+{
+	return snap_validate(buf, len, "(buffer)", err, errlen);
+}
+
+void
+snapshot_close(struct snapshot *s)
+{
+	if (s == NULL)
+		return;
+	if (s->mapped)
+		munmap((void *)(uintptr_t)s->base, s->len);
+	free(s);
+}
+
+uint64_t
+snapshot_generation(const struct snapshot *s)
+{
+	return s->generation;
+}
+
+size_t
+snapshot_nstaples(const struct snapshot *s)
+{
+	return s->nstaples;
+}
+
+/* The i-th record in cert_id order, or NULL past the end. */
+const struct snap_staple *
+snapshot_staple_at(const struct snapshot *s, size_t i)
+{
+	if (i >= s->nstaples)
+		return NULL;
+	return &s->staples[i];
+}
+
+const struct snap_staple *
+snapshot_staple(const struct snapshot *s, const uint8_t id[SNAP_ID_LEN])
+{
+	size_t	 lo = 0, hi = s->nstaples, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = memcmp(id, s->staples[mid].cert_id, SNAP_ID_LEN);
+		if (c == 0)
+			return &s->staples[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * The DER of a GOOD record of this snapshot, or NULL (and *len 0) for any
+ * other record.  The record's fields are read once and checked again: it
+ * costs three comparisons and keeps the read inside the blob area.
+ */
+const uint8_t *
+snapshot_staple_der(const struct snapshot *s, const struct snap_staple *r,
+    size_t *len)
+{
+	uint32_t	 state, off, n;
+
+	*len = 0;
+	if ((uintptr_t)r < (uintptr_t)s->staples ||
+	    (uintptr_t)r >= (uintptr_t)(s->staples + s->nstaples))
+		return NULL;
+	state = r->state;
+	off = r->der_off;
+	n = r->der_len;
+	if (state != SNAP_STAPLE_GOOD || n == 0 || n > SNAP_MAX_DER ||
+	    (uint64_t)off + n > s->bloblen)
+		return NULL;
+	*len = n;
+	return s->blob + off;
+}

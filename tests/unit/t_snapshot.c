@@ -1,0 +1,1050 @@
+/*
+ * t_snapshot.c: snapshot files written by snap_writer and read back by
+ * snapshot_open and snapshot_from_buffer: round trips, lookups, atomic
+ * publication, and every kind of damaged file refused with its reason.
+ *
+ * A damaged header field is resealed (checksum recomputed) so that the
+ * check for that field, not the checksum, is what refuses it.  Every
+ * refused image is tried both as an exact-size heap buffer (ASan sees a
+ * read past its end) and as a file in the temporary directory.
+ *
+ * "t_snapshot --seeds DIR" writes a few valid snapshots into DIR for the
+ * fuzz corpus and exits.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "snapshot.h"
+
+#define NOW		1700000000
+#define NMANY		1000
+#define HDR(b)		((struct snap_header *)(void *)(b))
+#define REC(b, i)	((struct snap_staple *)(void *)((b) + \
+			    HDR(b)->staple_off) + (i))
+
+static char	 tmpdir[] = "/tmp/t_snapshot.XXXXXX";
+static char	 snap_path[PATH_MAX];	/* tmpdir/snapshot */
+static char	 bad_path[PATH_MAX];	/* where refused images go */
+static char	 log_path[PATH_MAX];	/* stderr while capturing */
+
+/* A valid 3-record image the damage tests start from. */
+static uint8_t	*base;
+static size_t	 base_len;
+
+/* --- helpers ------------------------------------------------------------- */
+
+static void
+make_id(int i, uint8_t id[SNAP_ID_LEN])
+{
+	char	 name[32];
+
+	snprintf(name, sizeof(name), "cert-%d", i);
+	snap_cert_id((const uint8_t *)name, strlen(name), id);
+}
+
+/* A DER-like body whose bytes and length depend on i. */
+static size_t
+make_der(int i, uint8_t *der, size_t max)
+{
+	size_t	 n = 1 + ((size_t)i * 37) % 2000, k;
+
+	if (n > max)
+		n = max;
+	for (k = 0; k < n; k++)
+		der[k] = (uint8_t)(i + k * 7);
+	return n;
+}
+
+static enum snap_staple_state
+make_state(int i)
+{
+	switch (i % 3) {
+	case 0:
+		return SNAP_STAPLE_GOOD;
+	case 1:
+		return SNAP_STAPLE_FAILED;
+	default:
+		return SNAP_STAPLE_REVOKED;
+	}
+}
+
+/* Add record i as the round trips expect to find it. */
+static void
+add_rec(struct snap_writer *w, int i)
+{
+	uint8_t			 id[SNAP_ID_LEN], der[2048];
+	enum snap_staple_state	 st = make_state(i);
+	size_t			 n = 0;
+
+	make_id(i, id);
+	if (st == SNAP_STAPLE_GOOD)
+		n = make_der(i, der, sizeof(der));
+	assert_int_equal(snap_writer_staple(w, id, st, NOW - i, NOW + i,
+	    NOW - 2 * i, st == SNAP_STAPLE_GOOD ? der : NULL, n), 0);
+}
+
+static void
+check_rec(const struct snapshot *s, int i)
+{
+	const struct snap_staple	*r;
+	const uint8_t			*d;
+	uint8_t				 id[SNAP_ID_LEN], der[2048];
+	size_t				 len, n;
+
+	make_id(i, id);
+	if ((r = snapshot_staple(s, id)) == NULL)
+		fail_msg("record %d not found", i);
+	assert_memory_equal(r->cert_id, id, SNAP_ID_LEN);
+	assert_int_equal(r->state, make_state(i));
+	assert_int_equal(r->this_update, NOW - i);
+	assert_int_equal(r->next_update, NOW + i);
+	assert_int_equal(r->fetched_at, NOW - 2 * i);
+	assert_int_equal(r->reserved, 0);
+	d = snapshot_staple_der(s, r, &len);
+	if (make_state(i) != SNAP_STAPLE_GOOD) {
+		assert_null(d);
+		assert_int_equal(len, 0);
+		assert_int_equal(r->der_len, 0);
+		return;
+	}
+	n = make_der(i, der, sizeof(der));
+	assert_non_null(d);
+	assert_int_equal(len, n);
+	assert_memory_equal(d, der, n);
+}
+
+/* Records 0..n-1, added in a shuffled order. */
+static void
+add_shuffled(struct snap_writer *w, int n)
+{
+	int	*order, i, j, t;
+
+	assert_non_null(order = malloc(sizeof(*order) * (size_t)(n + 1)));
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	srand(42);
+	for (i = n - 1; i > 0; i--) {
+		j = rand() % (i + 1);
+		t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (i = 0; i < n; i++)
+		add_rec(w, order[i]);
+	free(order);
+}
+
+static struct snapshot *
+open_ok(const char *path)
+{
+	struct snapshot	*s;
+	char		 err[512];
+
+	if ((s = snapshot_open(path, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	return s;
+}
+
+static void
+publish_n(const char *dir, int n, uint64_t gen)
+{
+	struct snap_writer	*w;
+
+	assert_non_null(w = snap_writer_new());
+	add_shuffled(w, n);
+	assert_int_equal(snap_writer_publish(w, dir, gen, NOW), 0);
+	snap_writer_free(w);
+}
+
+static uint8_t *
+read_all(const char *path, size_t *len)
+{
+	struct stat	 st;
+	uint8_t		*b;
+	int		 fd;
+
+	assert_true((fd = open(path, O_RDONLY)) != -1);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_non_null(b = malloc(st.st_size > 0 ? (size_t)st.st_size : 1));
+	assert_int_equal(read(fd, b, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return b;
+}
+
+static void
+write_all(const char *path, const void *buf, size_t len)
+{
+	int	 fd;
+
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC,
+	    0644)) != -1);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+static uint8_t *
+base_copy(void)
+{
+	uint8_t	*b;
+
+	assert_non_null(b = malloc(base_len));
+	memcpy(b, base, base_len);
+	return b;
+}
+
+static void
+reseal(uint8_t *b, size_t len)
+{
+	assert_int_equal(snapshot_checksum(b, len, HDR(b)->checksum), 0);
+}
+
+/* Refused from a buffer of exactly len bytes, with why in the reason. */
+static void
+expect_bad_buf(const uint8_t *b, size_t len, const char *why)
+{
+	struct snapshot	*s;
+	uint8_t		*copy;
+	char		 err[512];
+
+	assert_non_null(copy = malloc(len > 0 ? len : 1));
+	memcpy(copy, b, len);
+	err[0] = '\0';
+	errno = 0;
+	s = snapshot_from_buffer(copy, len, err, sizeof(err));
+	if (s != NULL)
+		fail_msg("%zu bytes accepted, expected \"%s\"", len, why);
+	if (strstr(err, why) == NULL)
+		fail_msg("%zu bytes: expected \"%s\", got \"%s\"", len, why,
+		    err);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err, "snapshot "));
+	assert_null(strchr(err, '\n'));
+	free(copy);
+}
+
+/* The same, and refused as a file too, its path in the reason. */
+static void
+expect_bad(const uint8_t *b, size_t len, const char *why)
+{
+	struct snapshot	*s;
+	char		 err[512];
+
+	expect_bad_buf(b, len, why);
+	write_all(bad_path, b, len);
+	err[0] = '\0';
+	errno = 0;
+	s = snapshot_open(bad_path, err, sizeof(err));
+	if (s != NULL)
+		fail_msg("file of %zu bytes accepted, expected \"%s\"", len,
+		    why);
+	if (strstr(err, why) == NULL || strstr(err, bad_path) == NULL)
+		fail_msg("file of %zu bytes: expected \"%s\", got \"%s\"", len,
+		    why, err);
+	assert_int_equal(errno, EINVAL);
+	unlink(bad_path);
+}
+
+/* Reseal b, expect it refused for why, free it. */
+static void
+expect_bad_sealed(uint8_t *b, const char *why)
+{
+	reseal(b, base_len);
+	expect_bad(b, base_len, why);
+	free(b);
+}
+
+static int
+count_temp_files(const char *dir)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 n = 0;
+
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".snapshot.", 10) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+stderr_to_log(int *saved)
+{
+	int	 fd;
+
+	fflush(stderr);
+	assert_true((*saved = dup(STDERR_FILENO)) != -1);
+	assert_true((fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC,
+	    0600)) != -1);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
+/* Put stderr back; what was logged meanwhile, to free. */
+static char *
+stderr_back(int saved)
+{
+	size_t	 len;
+	char	*s;
+
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	s = (char *)read_all(log_path, &len);
+	assert_non_null(s = realloc(s, len + 1));
+	s[len] = '\0';
+	unlink(log_path);
+	return s;
+}
+
+/* --- set-up -------------------------------------------------------------- */
+
+static int
+setup(void **state)
+{
+	struct snap_writer	*w;
+	uint8_t			 id[SNAP_ID_LEN], der[300];
+	size_t			 i;
+
+	(void)state;
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(snap_path, sizeof(snap_path), "%s/%s", tmpdir, SNAP_FILE);
+	snprintf(bad_path, sizeof(bad_path), "%s/bad", tmpdir);
+	snprintf(log_path, sizeof(log_path), "%s/log", tmpdir);
+
+	/* GOOD (200 bytes), FAILED, GOOD (100 bytes), in id order. */
+	if ((w = snap_writer_new()) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(der); i++)
+		der[i] = (uint8_t)i;
+	memset(id, 0x10, sizeof(id));
+	snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 1, 2, 3, der, 200);
+	memset(id, 0x20, sizeof(id));
+	snap_writer_staple(w, id, SNAP_STAPLE_FAILED, 0, 0, 3, NULL, 0);
+	memset(id, 0x30, sizeof(id));
+	snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 1, 2, 3, der + 200, 100);
+	if (snap_writer_publish(w, tmpdir, 5, NOW) == -1)
+		return -1;
+	snap_writer_free(w);
+	base = read_all(snap_path, &base_len);
+	unlink(snap_path);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	free(base);
+	unlink(snap_path);
+	unlink(bad_path);
+	unlink(log_path);
+	if (rmdir(tmpdir) == -1) {
+		fprintf(stderr, "rmdir %s: %s\n", tmpdir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* --- round trips --------------------------------------------------------- */
+
+static void
+t_empty(void **state)
+{
+	struct snapshot	*s;
+	struct stat	 st;
+	uint8_t		 id[SNAP_ID_LEN];
+
+	(void)state;
+	publish_n(tmpdir, 0, 7);
+	assert_int_equal(stat(snap_path, &st), 0);
+	assert_int_equal(st.st_size, sizeof(struct snap_header));
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_generation(s), 7);
+	assert_int_equal(snapshot_nstaples(s), 0);
+	assert_null(snapshot_staple_at(s, 0));
+	make_id(0, id);
+	assert_null(snapshot_staple(s, id));
+	snapshot_close(s);
+	unlink(snap_path);
+}
+
+static void
+t_one(void **state)
+{
+	struct snapshot	*s;
+
+	(void)state;
+	publish_n(tmpdir, 1, 1);
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_nstaples(s), 1);
+	check_rec(s, 0);
+	assert_ptr_equal(snapshot_staple_at(s, 0), snapshot_staple(s,
+	    snapshot_staple_at(s, 0)->cert_id));
+	snapshot_close(s);
+	unlink(snap_path);
+}
+
+/* 1000 records added in random order: sorted, all found, misses missed. */
+static void
+t_many(void **state)
+{
+	const struct snap_staple	*a, *b;
+	struct snapshot			*s;
+	uint8_t				 id[SNAP_ID_LEN];
+	size_t				 i;
+
+	(void)state;
+	publish_n(tmpdir, NMANY, 3);
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_nstaples(s), NMANY);
+	for (i = 1; i < NMANY; i++) {
+		a = snapshot_staple_at(s, i - 1);
+		b = snapshot_staple_at(s, i);
+		assert_true(memcmp(a->cert_id, b->cert_id, SNAP_ID_LEN) < 0);
+	}
+	assert_null(snapshot_staple_at(s, NMANY));
+	for (i = 0; i < NMANY; i++)
+		check_rec(s, (int)i);
+	for (i = NMANY; i < 2 * NMANY; i++) {
+		make_id((int)i, id);
+		assert_null(snapshot_staple(s, id));
+	}
+	memset(id, 0, sizeof(id));
+	assert_null(snapshot_staple(s, id));
+	memset(id, 0xff, sizeof(id));
+	assert_null(snapshot_staple(s, id));
+	snapshot_close(s);
+	unlink(snap_path);
+}
+
+static void
+t_replace(void **state)
+{
+	const struct snap_staple	*r;
+	struct snap_writer		*w;
+	struct snapshot			*s;
+	const uint8_t			*d;
+	uint8_t				 id[SNAP_ID_LEN], other[SNAP_ID_LEN];
+	uint8_t				*b;
+	size_t				 len;
+
+	(void)state;
+	make_id(1, id);
+	make_id(2, other);
+	assert_non_null(w = snap_writer_new());
+	assert_int_equal(snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 1, 2, 3,
+	    (const uint8_t *)"first", 5), 0);
+	assert_int_equal(snap_writer_staple(w, other, SNAP_STAPLE_FAILED, 0,
+	    0, 0, NULL, 0), 0);
+	assert_int_equal(snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 4, 5, 6,
+	    (const uint8_t *)"second!", 7), 0);
+	assert_int_equal(snap_writer_publish(w, tmpdir, 1, NOW), 0);
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_nstaples(s), 2);
+	assert_non_null(r = snapshot_staple(s, id));
+	assert_int_equal(r->this_update, 4);
+	d = snapshot_staple_der(s, r, &len);
+	assert_int_equal(len, 7);
+	assert_memory_equal(d, "second!", 7);
+	snapshot_close(s);
+	/* The replaced DER is gone from the blob area, not just unused. */
+	b = read_all(snap_path, &len);
+	assert_int_equal(HDR(b)->blob_len, 7);
+	free(b);
+
+	/* GOOD to REVOKED: no DER left; a DER given with it is ignored. */
+	assert_int_equal(snap_writer_staple(w, id, SNAP_STAPLE_REVOKED, 7, 8,
+	    9, (const uint8_t *)"ignored", 7), 0);
+	assert_int_equal(snap_writer_publish(w, tmpdir, 2, NOW), 0);
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_nstaples(s), 2);
+	assert_non_null(r = snapshot_staple(s, id));
+	assert_int_equal(r->state, SNAP_STAPLE_REVOKED);
+	assert_int_equal(r->der_len, 0);
+	assert_null(snapshot_staple_der(s, r, &len));
+	assert_int_equal(len, 0);
+	snapshot_close(s);
+	snap_writer_free(w);
+	unlink(snap_path);
+}
+
+static void
+t_header_values(void **state)
+{
+	struct snap_header	*h;
+	uint8_t			*b;
+	size_t			 len;
+
+	(void)state;
+	publish_n(tmpdir, 10, 123456789012ULL);
+	b = read_all(snap_path, &len);
+	h = HDR(b);
+	assert_memory_equal(h->magic, SNAP_MAGIC, 8);
+	assert_int_equal(h->version, SNAP_VERSION);
+	assert_int_equal(h->header_len, sizeof(*h));
+	assert_int_equal(h->generation, 123456789012ULL);
+	assert_int_equal(h->created, NOW);
+	assert_int_equal(h->file_len, len);
+	assert_int_equal(h->staple_off % 8, 0);
+	assert_int_equal(h->blob_off % 8, 0);
+	assert_int_equal(h->n_staples, 10);
+	assert_int_equal(h->reserved_off, 0);
+	assert_int_equal(h->n_reserved, 0);
+	assert_int_equal(h->blob_off + h->blob_len, len);
+	free(b);
+	unlink(snap_path);
+}
+
+static void
+t_writer_refuses(void **state)
+{
+	struct snap_writer	*w;
+	uint8_t			 id[SNAP_ID_LEN], *big;
+	int			 saved;
+	char			*logged;
+
+	(void)state;
+	make_id(0, id);
+	assert_non_null(big = calloc(1, SNAP_MAX_DER + 1));
+	assert_non_null(w = snap_writer_new());
+	stderr_to_log(&saved);
+	assert_int_equal(snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 0, 0, 0,
+	    NULL, 0), -1);
+	assert_int_equal(snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 0, 0, 0,
+	    big, 0), -1);
+	assert_int_equal(snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 0, 0, 0,
+	    big, SNAP_MAX_DER + 1), -1);
+	assert_int_equal(snap_writer_staple(w, id, (enum snap_staple_state)4,
+	    0, 0, 0, NULL, 0), -1);
+	logged = stderr_back(saved);
+	assert_non_null(strstr(logged, "unknown staple state 4"));
+	free(logged);
+	/* The largest DER is fine. */
+	assert_int_equal(snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 0, 0, 0,
+	    big, SNAP_MAX_DER), 0);
+	snap_writer_free(w);
+	snap_writer_free(NULL);
+	snapshot_close(NULL);
+	free(big);
+}
+
+/* --- publication --------------------------------------------------------- */
+
+/* A reader keeps what it mapped; the writer leaves no temporary file. */
+static void
+t_atomic(void **state)
+{
+	struct snap_writer	*w;
+	struct snapshot		*s1, *s2;
+	const uint8_t		*d;
+	struct stat		 st;
+	uint8_t			 id[SNAP_ID_LEN];
+	mode_t			 mask;
+	size_t			 len;
+
+	(void)state;
+	make_id(0, id);
+	assert_non_null(w = snap_writer_new());
+	assert_int_equal(snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 1, 2, 3,
+	    (const uint8_t *)"old", 3), 0);
+	mask = umask(077);	/* 0644 comes from fchmod, not the umask */
+	assert_int_equal(snap_writer_publish(w, tmpdir, 1, NOW), 0);
+	s1 = open_ok(snap_path);
+
+	assert_int_equal(snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 1, 2, 3,
+	    (const uint8_t *)"newer", 5), 0);
+	assert_int_equal(snap_writer_publish(w, tmpdir, 2, NOW), 0);
+	umask(mask);
+	s2 = open_ok(snap_path);
+
+	assert_int_equal(snapshot_generation(s1), 1);
+	d = snapshot_staple_der(s1, snapshot_staple(s1, id), &len);
+	assert_int_equal(len, 3);
+	assert_memory_equal(d, "old", 3);
+	assert_int_equal(snapshot_generation(s2), 2);
+	d = snapshot_staple_der(s2, snapshot_staple(s2, id), &len);
+	assert_int_equal(len, 5);
+	assert_memory_equal(d, "newer", 5);
+	/* A record of one snapshot is not looked up in another. */
+	assert_null(snapshot_staple_der(s2, snapshot_staple(s1, id), &len));
+	assert_int_equal(len, 0);
+
+	assert_int_equal(count_temp_files(tmpdir), 0);
+	assert_int_equal(stat(snap_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	snapshot_close(s1);
+	snapshot_close(s2);
+	snap_writer_free(w);
+	unlink(snap_path);
+}
+
+static void
+t_publish_missing_dir(void **state)
+{
+	struct snap_writer	*w;
+	char			 dir[PATH_MAX], *logged;
+	int			 saved;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/missing", tmpdir);
+	assert_non_null(w = snap_writer_new());
+	add_rec(w, 0);
+	stderr_to_log(&saved);
+	assert_int_equal(snap_writer_publish(w, dir, 1, NOW), -1);
+	logged = stderr_back(saved);
+	if (strstr(logged, dir) == NULL)
+		fail_msg("log does not name %s: %s", dir, logged);
+	free(logged);
+	assert_int_equal(count_temp_files(tmpdir), 0);
+	assert_int_equal(access(snap_path, F_OK), -1);
+	snap_writer_free(w);
+}
+
+/*
+ * The rename fails (a directory holds the name): the temporary file is
+ * removed, even for root, and the log names both paths.
+ */
+static void
+t_publish_rename_fails(void **state)
+{
+	struct snap_writer	*w;
+	char			 inner[PATH_MAX + 8], *logged;
+	int			 saved;
+
+	(void)state;
+	snprintf(inner, sizeof(inner), "%s/x", snap_path);
+	assert_int_equal(mkdir(snap_path, 0755), 0);
+	write_all(inner, "x", 1);
+	assert_non_null(w = snap_writer_new());
+	add_rec(w, 0);
+	stderr_to_log(&saved);
+	assert_int_equal(snap_writer_publish(w, tmpdir, 1, NOW), -1);
+	logged = stderr_back(saved);
+	if (strstr(logged, "rename") == NULL ||
+	    strstr(logged, snap_path) == NULL)
+		fail_msg("log: %s", logged);
+	free(logged);
+	assert_int_equal(count_temp_files(tmpdir), 0);
+	snap_writer_free(w);
+	unlink(inner);
+	assert_int_equal(rmdir(snap_path), 0);
+}
+
+/* --- damaged files ------------------------------------------------------- */
+
+static void
+t_base_ok(void **state)
+{
+	struct snapshot	*s;
+	uint8_t		*b = base_copy();
+	char		 err[256];
+
+	(void)state;
+	if ((s = snapshot_from_buffer(b, base_len, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(snapshot_nstaples(s), 3);
+	assert_int_equal(snapshot_generation(s), 5);
+	snapshot_close(s);
+	free(b);
+}
+
+static void
+t_truncated(void **state)
+{
+	size_t	 n;
+
+	(void)state;
+	for (n = 0; n < base_len; n++)
+		expect_bad_buf(base, n, n < sizeof(struct snap_header) ?
+		    "too short" : "file_len");
+	expect_bad(base, 0, "too short (0 bytes)");
+	expect_bad(base, 1, "too short");
+	expect_bad(base, sizeof(struct snap_header) - 1, "too short");
+	expect_bad(base, sizeof(struct snap_header), "file_len");
+	expect_bad(base, base_len / 2, "file_len");
+	expect_bad(base, base_len - 1, "file_len");
+}
+
+static void
+t_longer(void **state)
+{
+	uint8_t	*b;
+
+	(void)state;
+	assert_non_null(b = calloc(1, base_len + 8));
+	memcpy(b, base, base_len);
+	expect_bad(b, base_len + 8, "file_len");
+	free(b);
+}
+
+static void
+t_bad_ident(void **state)
+{
+	uint8_t	*b;
+
+	(void)state;
+	b = base_copy();
+	b[0] = 'X';
+	expect_bad_sealed(b, "bad magic");
+	b = base_copy();
+	HDR(b)->version = 2;
+	expect_bad_sealed(b, "version 2, expected 1");
+	b = base_copy();
+	HDR(b)->version = 0;
+	expect_bad_sealed(b, "version 0, expected 1");
+	b = base_copy();
+	HDR(b)->header_len = 95;
+	expect_bad_sealed(b, "header_len 95, expected 96");
+	b = base_copy();
+	HDR(b)->header_len = 104;
+	expect_bad_sealed(b, "header_len 104");
+	b = base_copy();
+	HDR(b)->file_len++;
+	expect_bad_sealed(b, "file_len");
+	b = base_copy();
+	HDR(b)->file_len = UINT64_MAX;
+	expect_bad_sealed(b, "file_len");
+	b = base_copy();
+	HDR(b)->checksum[31] ^= 1;
+	expect_bad(b, base_len, "checksum mismatch");
+	free(b);
+	/* Not resealed after a change elsewhere. */
+	b = base_copy();
+	HDR(b)->generation++;
+	expect_bad(b, base_len, "checksum mismatch");
+	free(b);
+}
+
+static void
+t_bad_sections(void **state)
+{
+	uint32_t	 n32wrap;
+	uint8_t		*b;
+
+	(void)state;
+	/* Staple section. */
+	b = base_copy();
+	HDR(b)->staple_off = 0;
+	expect_bad_sealed(b, "staple section at 0 outside the file");
+	b = base_copy();
+	HDR(b)->staple_off = 8;		/* inside the header */
+	expect_bad_sealed(b, "outside the file");
+	b = base_copy();
+	HDR(b)->staple_off = 100;
+	expect_bad_sealed(b, "staple section at 100 not 8-byte aligned");
+	b = base_copy();
+	HDR(b)->staple_off = (uint32_t)(base_len + 15) & ~7u;
+	expect_bad_sealed(b, "outside the file");
+	b = base_copy();
+	HDR(b)->staple_off = UINT32_MAX - 7;
+	expect_bad_sealed(b, "outside the file");
+	b = base_copy();
+	HDR(b)->n_staples = (uint32_t)((base_len - HDR(b)->staple_off) /
+	    sizeof(struct snap_staple) + 1);
+	expect_bad_sealed(b, "past the end");
+	b = base_copy();
+	HDR(b)->n_staples++;		/* runs into the blob area */
+	expect_bad_sealed(b, "overlap");
+	/* A count whose size wraps 32 bits around to a small number. */
+	n32wrap = (uint32_t)((UINT64_C(1) << 32) / sizeof(struct snap_staple)
+	    + 1);
+	assert_true((uint32_t)(HDR(base)->staple_off +
+	    n32wrap * (uint32_t)sizeof(struct snap_staple)) < base_len);
+	b = base_copy();
+	HDR(b)->n_staples = n32wrap;
+	expect_bad_sealed(b, "past the end");
+	b = base_copy();
+	HDR(b)->n_staples = UINT32_MAX;
+	expect_bad_sealed(b, "past the end");
+
+	/* Blob area. */
+	b = base_copy();
+	HDR(b)->blob_off += 4;
+	expect_bad_sealed(b, "blob section");
+	b = base_copy();
+	HDR(b)->blob_off = 0;
+	expect_bad_sealed(b, "blob section at 0 outside the file");
+	b = base_copy();
+	HDR(b)->blob_off = UINT32_MAX & ~7u;
+	expect_bad_sealed(b, "blob section");
+	b = base_copy();
+	HDR(b)->blob_len++;
+	expect_bad_sealed(b, "past the end");
+	b = base_copy();
+	HDR(b)->blob_len = UINT32_MAX;	/* off + len wraps 32 bits */
+	expect_bad_sealed(b, "past the end");
+
+	/* Overlaps, both ways, and with the header. */
+	b = base_copy();
+	HDR(b)->blob_off = HDR(b)->staple_off;
+	expect_bad_sealed(b, "overlap");
+	b = base_copy();
+	HDR(b)->blob_off = HDR(b)->staple_off + 8;
+	HDR(b)->blob_len = 8;
+	expect_bad_sealed(b, "overlap");
+	b = base_copy();
+	HDR(b)->staple_off = HDR(b)->blob_off;
+	HDR(b)->n_staples = 1;
+	expect_bad_sealed(b, "overlap");
+	b = base_copy();
+	HDR(b)->blob_off = 64;
+	expect_bad_sealed(b, "outside the file");
+
+	/* The reserved section must stay empty in this version. */
+	b = base_copy();
+	HDR(b)->reserved_off = 96;
+	expect_bad_sealed(b, "reserved section not empty");
+	b = base_copy();
+	HDR(b)->n_reserved = 1;
+	expect_bad_sealed(b, "reserved section not empty");
+}
+
+static void
+t_bad_records(void **state)
+{
+	struct snap_staple	 t;
+	uint8_t			*b;
+
+	(void)state;
+	b = base_copy();
+	t = *REC(b, 0);
+	*REC(b, 0) = *REC(b, 1);
+	*REC(b, 1) = t;
+	expect_bad_sealed(b, "record 1: not sorted");
+	b = base_copy();
+	*REC(b, 2) = *REC(b, 0);
+	expect_bad_sealed(b, "record 2: not sorted");
+	b = base_copy();
+	*REC(b, 1) = *REC(b, 0);
+	expect_bad_sealed(b, "record 1: duplicate cert_id");
+	b = base_copy();
+	*REC(b, 2) = *REC(b, 1);
+	expect_bad_sealed(b, "record 2: duplicate cert_id");
+
+	b = base_copy();
+	REC(b, 0)->der_off = HDR(b)->blob_len;
+	expect_bad_sealed(b, "record 0: DER at");
+	b = base_copy();
+	REC(b, 2)->der_len++;		/* the last DER ends the blob */
+	expect_bad_sealed(b, "outside the blob area");
+	b = base_copy();
+	REC(b, 0)->der_off = UINT32_MAX;	/* off + len wraps 32 bits */
+	expect_bad_sealed(b, "outside the blob area");
+	b = base_copy();
+	REC(b, 0)->der_len = SNAP_MAX_DER + 1;
+	expect_bad_sealed(b, "der_len 20481 over 20480");
+	b = base_copy();
+	REC(b, 0)->der_len = UINT32_MAX;
+	expect_bad_sealed(b, "over 20480");
+	b = base_copy();
+	REC(b, 0)->der_len = 0;
+	expect_bad_sealed(b, "record 0: GOOD without DER");
+
+	b = base_copy();
+	REC(b, 1)->der_len = 10;
+	expect_bad_sealed(b, "record 1: DER in a record that is not GOOD");
+	b = base_copy();
+	REC(b, 1)->der_off = 10;
+	expect_bad_sealed(b, "not GOOD");
+	b = base_copy();
+	REC(b, 0)->state = SNAP_STAPLE_REVOKED;	/* keeps its DER */
+	expect_bad_sealed(b, "not GOOD");
+
+	b = base_copy();
+	REC(b, 0)->state = 0;
+	expect_bad_sealed(b, "record 0: unknown state 0");
+	b = base_copy();
+	REC(b, 2)->state = 4;
+	expect_bad_sealed(b, "record 2: unknown state 4");
+	b = base_copy();
+	REC(b, 1)->state = UINT32_MAX;
+	expect_bad_sealed(b, "unknown state 4294967295");
+	b = base_copy();
+	REC(b, 2)->reserved = 1;
+	expect_bad_sealed(b, "record 2: reserved field not zero");
+}
+
+/*
+ * Every bit of the file flipped in turn: always refused, and for the
+ * fields not checked before the checksum, by the checksum.
+ */
+static void
+t_bit_flips(void **state)
+{
+	uint8_t	*b;
+	size_t	 i;
+	int	 bit;
+
+	(void)state;
+	b = base_copy();
+	for (i = 0; i < base_len; i++)
+		for (bit = 0; bit < 8; bit++) {
+			b[i] ^= (uint8_t)(1 << bit);
+			if (i < offsetof(struct snap_header, generation))
+				expect_bad_buf(b, base_len, "");
+			else if (i >= offsetof(struct snap_header, file_len) &&
+			    i < offsetof(struct snap_header, staple_off))
+				expect_bad_buf(b, base_len, "file_len");
+			else
+				expect_bad_buf(b, base_len,
+				    "checksum mismatch");
+			b[i] ^= (uint8_t)(1 << bit);
+		}
+	free(b);
+	/* One file on disk, to go through the mapping too. */
+	b = base_copy();
+	b[base_len - 1] ^= 0x80;
+	expect_bad(b, base_len, "checksum mismatch");
+	free(b);
+}
+
+/* Records are read in place: a misaligned buffer is refused, not read. */
+static void
+t_unaligned_buffer(void **state)
+{
+	uint8_t	*b;
+	char	 err[256];
+	int	 k;
+
+	(void)state;
+	assert_non_null(b = malloc(base_len + 8));
+	for (k = 1; k < 8; k++) {
+		memcpy(b + k, base, base_len);
+		assert_null(snapshot_from_buffer(b + k, base_len, err,
+		    sizeof(err)));
+		assert_non_null(strstr(err, "not 8-byte aligned"));
+	}
+	free(b);
+}
+
+/* --- not files ----------------------------------------------------------- */
+
+static void
+t_not_regular(void **state)
+{
+	char	 p[PATH_MAX], err[512];
+
+	(void)state;
+	/* A directory. */
+	snprintf(p, sizeof(p), "%s/dir", tmpdir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_null(snapshot_open(p, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_int_equal(errno, EINVAL);
+	rmdir(p);
+
+	/* A FIFO: refused, and the open does not wait for a writer. */
+	snprintf(p, sizeof(p), "%s/fifo", tmpdir);
+	assert_int_equal(mkfifo(p, 0644), 0);
+	assert_null(snapshot_open(p, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a regular file"));
+	unlink(p);
+
+	/* Missing: ENOENT, so the caller can tell "no snapshot yet". */
+	snprintf(p, sizeof(p), "%s/missing", tmpdir);
+	errno = 0;
+	assert_null(snapshot_open(p, err, sizeof(err)));
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(err, p));
+	assert_non_null(strstr(err, "No such file"));
+
+	/* A too small err buffer is still terminated. */
+	assert_null(snapshot_open(p, err, 8));
+	assert_int_equal(strlen(err), 7);
+	assert_null(snapshot_open(p, NULL, 0));
+}
+
+static void
+t_too_large(void **state)
+{
+	uint8_t	*b;
+	char	 err[512];
+	int	 fd;
+
+	(void)state;
+	/* Sparse: costs no disk. */
+	assert_true((fd = open(bad_path, O_WRONLY | O_CREAT | O_TRUNC,
+	    0644)) != -1);
+	assert_int_equal(ftruncate(fd, (off_t)SNAP_MAX_FILE + 1), 0);
+	close(fd);
+	assert_null(snapshot_open(bad_path, err, sizeof(err)));
+	assert_non_null(strstr(err, "too large"));
+	assert_int_equal(errno, EINVAL);
+	unlink(bad_path);
+	/* The reader's own limit, for a buffer. */
+	assert_non_null(b = calloc(1, (size_t)SNAP_MAX_FILE + 1));
+	memcpy(b, base, base_len);
+	expect_bad_buf(b, (size_t)SNAP_MAX_FILE + 1, "too large");
+	free(b);
+}
+
+/* --- fuzz seeds ---------------------------------------------------------- */
+
+static int
+write_seeds(const char *dir)
+{
+	char	 from[PATH_MAX], to[PATH_MAX];
+	int	 n[] = { 0, 1, 3, 7 };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
+		publish_n(dir, n[i], i + 1);
+		snprintf(from, sizeof(from), "%s/%s", dir, SNAP_FILE);
+		snprintf(to, sizeof(to), "%s/valid-%d", dir, n[i]);
+		if (rename(from, to) == -1) {
+			perror(to);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(t_empty),
+		cmocka_unit_test(t_one),
+		cmocka_unit_test(t_many),
+		cmocka_unit_test(t_replace),
+		cmocka_unit_test(t_header_values),
+		cmocka_unit_test(t_writer_refuses),
+		cmocka_unit_test(t_atomic),
+		cmocka_unit_test(t_publish_missing_dir),
+		cmocka_unit_test(t_publish_rename_fails),
+		cmocka_unit_test(t_base_ok),
+		cmocka_unit_test(t_truncated),
+		cmocka_unit_test(t_longer),
+		cmocka_unit_test(t_bad_ident),
+		cmocka_unit_test(t_bad_sections),
+		cmocka_unit_test(t_bad_records),
+		cmocka_unit_test(t_bit_flips),
+		cmocka_unit_test(t_unaligned_buffer),
+		cmocka_unit_test(t_not_regular),
+		cmocka_unit_test(t_too_large),
+	};
+
+	log_init("t_snapshot", LOG_LVL_INFO, false);
+	if (argc == 3 && strcmp(argv[1], "--seeds") == 0)
+		return write_seeds(argv[2]);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
