@@ -40,16 +40,18 @@ CURL_LIBS := $(shell pkg-config --libs libcurl)
 
 IPC_SRCS = ipc/snapshot.c ipc/snapshot_write.c ipc/notify.c
 COMMON_SRCS = common/log.c common/conf.c common/conf_parse.c common/conf_keys.c \
-	common/xmalloc.c common/daemon.c common/ossl.c common/siphash.c
+	common/xmalloc.c common/daemon.c common/ossl.c common/siphash.c \
+	common/chain.c common/revcheck.c
 BROKER_SRCS = broker/main.c broker/broker_conf.c broker/listener.c \
 	broker/tls.c broker/client.c broker/protocol.c broker/handle_connect.c \
 	broker/handle_publish.c broker/handle_subscribe.c broker/msg.c \
 	broker/session.c broker/sys.c broker/mqtt_codec.c broker/topic.c \
 	broker/retain.c broker/acl.c broker/passwd.c broker/proxy_proto.c \
-	broker/access.c
+	broker/access.c broker/revocation.c
 PASSWD_SRCS = broker/passwd_main.c broker/passwd.c common/log.c \
 	common/xmalloc.c
-FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c
+FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c fetcherd/staple.c \
+	fetcherd/publish.c fetcherd/http.c fetcherd/ocsp.c fetcherd/schedule.c
 
 # Unit tests: t_NAME is built from tests/unit/t_NAME.c and T_NAME_SRCS.
 UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_topic t_retain t_acl \
@@ -98,13 +100,13 @@ $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BROKER): $(call objs,$(BROKER_SRCS) $(COMMON_SRCS))
+$(BROKER): $(call objs,$(BROKER_SRCS) $(COMMON_SRCS) $(IPC_SRCS))
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(EV_LIBS) $(NNG_LIBS)
 
 $(PASSWD): $(call objs,$(PASSWD_SRCS))
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
-$(FETCHERD): $(call objs,$(FETCHERD_SRCS) $(COMMON_SRCS))
+$(FETCHERD): $(call objs,$(FETCHERD_SRCS) $(COMMON_SRCS) $(IPC_SRCS))
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(EV_LIBS) \
 	    $(CURL_LIBS) $(NNG_LIBS)
 

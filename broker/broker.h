@@ -19,10 +19,31 @@
 #include "daemon.h"
 
 struct access_rules;
+struct notify_sub;
+struct snapshot;
 struct acl;
 struct passwd_db;
 struct retain_store;
 struct topic_tree;
+
+/*
+ * One server certificate that gets a staple.  Owns leaf and issuer; der
+ * points into the broker's current snapshot mapping (NULL: none valid).
+ */
+struct staple {
+	struct listener		*listener;	/* not owned */
+	char			*certfile;
+	X509			*ctx_cert;	/* the SSL_CTX's copy, not owned */
+	X509			*leaf;
+	X509			*issuer;
+	uint8_t			 id[32];	/* SHA-256 of the leaf DER */
+	bool			 must_staple;	/* RFC 7633 TLS Feature */
+	bool			 known;		/* fetcherd has reported */
+	bool			 failed_logged, expired_logged;
+	const uint8_t		*der;
+	size_t			 der_len;
+	int64_t			 this_update, next_update;
+};
 
 /*
  * A listening socket.  Owns name, ctx, rules and the evconnlistener
@@ -47,6 +68,11 @@ struct listener {
 	int64_t			 handshake_ms;
 	struct access_rules	*rules;
 	SSL_CTX			*ctx;		/* tls only */
+	bool			 stapling;
+	bool			 accepting;	/* stapling listeners wait */
+	int64_t			 startup_wait_ms, must_staple_wait_ms;
+	struct staple		**staples;
+	size_t			 nstaples;
 	struct evconnlistener	*evl;
 	struct broker		*broker;	/* back pointer, not owned */
 };
@@ -210,6 +236,11 @@ struct broker {
 	struct queued_head	 wills;		/* published by the reaper */
 	struct session		**matched;	/* routing scratch */
 	size_t			 nmatched, matched_cap;
+	struct snapshot		*snap;		/* current, mapped */
+	uint64_t		 snap_ino;
+	int64_t			 snap_mtime;
+	struct notify_sub	*notify;
+	struct event		*ev_notify;
 	int64_t			 start_ms;
 	int64_t			 next_sys_ms;
 	struct broker_stats	 stats;
@@ -294,6 +325,15 @@ int	session_ack(struct broker *, struct session *, uint16_t,
 	    enum flight_state);
 void	sessions_expire(struct broker *);
 void	sessions_free(struct broker *);
+
+/* revocation.c */
+int	staples_create(struct listener *, const struct conf_node *);
+void	staples_free(struct listener *);
+int	revocation_start(struct broker *);
+void	revocation_stop(struct broker *);
+void	revocation_load(struct broker *);
+void	revocation_tick(struct broker *);
+void	revocation_listeners_check(struct broker *);
 
 /* sys.c */
 void	sys_publish(struct broker *);

@@ -115,7 +115,7 @@ listener_new(const struct conf_node *ln, const char *kind, const char *name)
 	if (l->tls) {
 		l->handshake_ms = conf_num(ln, "ssl_options.handshake_timeout");
 		if ((l->ctx = tls_ctx_new(conf_find(ln, "ssl_options"),
-		    l->name)) == NULL)
+		    l->name)) == NULL || staples_create(l, ln) == -1)
 			goto fail;
 	}
 	return l;
@@ -130,6 +130,7 @@ listener_free(struct listener *l)
 	if (l == NULL)
 		return;
 	access_rules_free(l->rules);
+	staples_free(l);
 	if (l->evl != NULL)
 		evconnlistener_free(l->evl);
 	SSL_CTX_free(l->ctx);
@@ -199,8 +200,11 @@ listener_start(struct listener *l, struct broker *b)
 	int port;
 
 	l->broker = b;
+	/* Stapling listeners bind now but accept once staples are in. */
+	l->accepting = !l->stapling;
 	l->evl = evconnlistener_new_bind(b->base, listener_accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
+	    (l->stapling ? LEV_OPT_DISABLED : 0),
 	    l->backlog, (struct sockaddr *)&l->addr, l->addrlen);
 	if (l->evl == NULL) {
 		log_warn("%s: cannot listen", l->name);

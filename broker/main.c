@@ -85,6 +85,7 @@ broker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		b->next_sys_ms = now + b->lim.sys_interval_ms;
 	}
 	sessions_expire(b);
+	revocation_tick(b);
 }
 
 static int
@@ -124,6 +125,7 @@ broker_free(struct broker *b)
 	if (b->ev_reap != NULL)
 		clients_reap_cb(-1, 0, b);
 	sessions_free(b);
+	revocation_stop(b);
 	free(b->matched);
 	if (b->retained != NULL)
 		retain_free(b->retained, msg_unref_void);
@@ -173,6 +175,10 @@ main(int argc, char **argv)
 		if (listener_start(l, &b) == -1)
 			goto done;
 	broker_conf_warn_unsupported(b.conf);
+	if (revocation_start(&b) == -1) {
+		log_err("cannot set up stapling");
+		goto done;
+	}
 	if (daemon_signals_add(b.base, broker_signal_cb, &b, b.ev_sig) == -1)
 		goto done;
 	/* epoll does not survive fork(); reinit after detaching. */

@@ -84,6 +84,7 @@ MODES = {
     "wrongsigner": "signed by a key the CA never certified",
     "expired": "thisUpdate now-2h, nextUpdate now-1h, status from the index",
     "unknown": "a signed answer with certStatus unknown",
+    "short": "status from the index, valid for `short_secs` seconds only",
 }
 CRL_MODES = ("normal", "garbage", "http500", "slow", "down")
 
@@ -217,6 +218,7 @@ class Responder:
         self.crl_mode = args.crl_mode
         self.delay = args.delay
         self.nmin = args.nmin
+        self.short_secs = 10
         self.ndays = args.ndays if args.nmin is None else None
         self.stats = new_stats()
 
@@ -365,6 +367,10 @@ class Responder:
             return self.build_response(
                 req_der, None, now - datetime.timedelta(hours=2),
                 now - datetime.timedelta(hours=1))
+        if mode == "short":
+            return self.build_response(
+                req_der, None, now - datetime.timedelta(seconds=5),
+                now + datetime.timedelta(seconds=self.short_secs))
         if mode == "unknown":
             return self.build_response(
                 req_der, ocsp.OCSPCertStatus.UNKNOWN, now,
@@ -699,7 +705,8 @@ def apply_control(rs, body):
         return "body is not JSON"
     if not isinstance(req, dict):
         return "body must be a JSON object"
-    known = {"mode", "crl_mode", "delay", "nmin", "ndays", "reset_stats"}
+    known = {"mode", "crl_mode", "delay", "nmin", "ndays", "reset_stats",
+             "short_secs"}
     unknown = sorted(set(req) - known)
     if unknown:
         return "unknown keys: %s (known: %s)" % (
@@ -708,7 +715,7 @@ def apply_control(rs, body):
         return "mode must be one of %s" % ", ".join(MODES)
     if "crl_mode" in req and req["crl_mode"] not in CRL_MODES:
         return "crl_mode must be one of %s" % ", ".join(CRL_MODES)
-    for k in ("delay", "nmin", "ndays"):
+    for k in ("delay", "nmin", "ndays", "short_secs"):
         v = req.get(k)
         if k in req and (isinstance(v, bool) or not isinstance(v, (int, float))
                          or v < 0 or (k != "delay" and v != int(v)) or
@@ -721,6 +728,7 @@ def apply_control(rs, body):
         rs.mode = req.get("mode", rs.mode)
         rs.crl_mode = req.get("crl_mode", rs.crl_mode)
         rs.delay = req.get("delay", rs.delay)
+        rs.short_secs = int(req.get("short_secs", rs.short_secs))
         if "nmin" in req:
             rs.nmin, rs.ndays = int(req["nmin"]), None
         if "ndays" in req:

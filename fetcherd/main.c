@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
 #include "fetcherd.h"
+#include "http.h"
 #include "log.h"
+#include "revcheck.h"
 
 /* Both directories belong to staplemq; create them like mkdir -p. */
 static int
@@ -71,6 +74,9 @@ fetcherd_reload(struct fetcherd *f)
 		conf_free(conf);
 		return;
 	}
+	/* Same certificates keep their staples; the rest start afresh. */
+	staples_adopt(&targets, &f->targets);
+	staples_stop(f);
 	targets_free(&f->targets);
 	TAILQ_INIT(&f->targets);
 	TAILQ_CONCAT(&f->targets, &targets, entry);
@@ -78,6 +84,9 @@ fetcherd_reload(struct fetcherd *f)
 	f->conf = conf;
 	daemon_log_apply(&f->opts, f->conf);
 	fetcherd_targets_log(f);
+	if (staples_start(f) == -1)
+		log_err("cannot schedule the staple targets");
+	publish_soon(f);
 	log_notice("configuration reloaded");
 }
 
@@ -95,31 +104,68 @@ fetcherd_signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(f->base);
 }
 
+static const char *
+fetcherd_time(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = t;
+
+	if (t == 0)
+		return "-";
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
 /*
- * --check: the diagnostic run.
- * XXX OCSP fetching arrives with the stapling issue; until then every
- * target is reported as not checked, and the exit code says so.
+ * --check: fetch every target once, concurrently, and print what came
+ * back; exit 0 only when every certificate has a good, verified staple.
  */
 static int
 fetcherd_check(struct fetcherd *f)
 {
 	struct target *t;
-	int n = 0;
+	char tu[32], nu[32];
+	int n = 0, good = 0;
 
-	printf("%-16s %-40s %s\n", "LISTENER", "CERTIFICATE", "RESULT");
-	TAILQ_FOREACH(t, &f->targets, entry) {
-		printf("%-16s %-40s %s\n", t->listener, t->certfile,
-		    "not checked: OCSP fetching is not in this version");
-		n++;
+	if (!TAILQ_EMPTY(&f->targets)) {
+		if (staples_start(f) == -1)
+			return 2;
+		if (f->pending_checks > 0)
+			event_base_dispatch(f->base);
 	}
-	printf("%d target%s, %d good\n", n, n == 1 ? "" : "s", 0);
-	return n == 0 ? 0 : 1;
+	printf("%-32s %-20s %-40s %-4s %-6s %-7s %-20s %-20s %s\n",
+	    "CERTIFICATE", "SERIAL", "RESPONDER", "HTTP", "METHOD", "STATUS",
+	    "THIS UPDATE", "NEXT UPDATE", "RESULT");
+	TAILQ_FOREACH(t, &f->targets, entry) {
+		n++;
+		if (t->state == SNAP_STAPLE_GOOD && t->failures == 0)
+			good++;
+		printf("%-32s %-20s %-40s %-4ld %-6s %-7s %-20s %-20s %s\n",
+		    t->subject, t->serial, t->last_url ? t->last_url : "-",
+		    t->last_http, t->last_method ? t->last_method : "-",
+		    t->state == SNAP_STAPLE_GOOD ? "good" :
+		    t->state == SNAP_STAPLE_REVOKED ? "revoked" : "-",
+		    fetcherd_time(t->state == SNAP_STAPLE_GOOD ?
+		    t->this_update : 0, tu, sizeof(tu)),
+		    fetcherd_time(t->state == SNAP_STAPLE_GOOD ?
+		    t->next_update : 0, nu, sizeof(nu)),
+		    t->state == SNAP_STAPLE_GOOD && t->failures == 0 ?
+		    "verified" : t->last_error);
+	}
+	printf("%d certificate%s, %d good\n", n, n == 1 ? "" : "s", good);
+	if (f->opts.publish && good > 0 && publish_now(f) == -1)
+		return 1;
+	return good == n ? 0 : 1;
 }
 
 static void
 fetcherd_free(struct fetcherd *f)
 {
+	publish_close(f);
+	staples_stop(f);
 	targets_free(&f->targets);
+	http_free(f->http);
 	daemon_signals_free(f->ev_sig);
 	if (f->base != NULL)
 		event_base_free(f->base);
@@ -145,15 +191,20 @@ main(int argc, char **argv)
 	daemon_log_apply(&f.opts, f.conf);
 	if (targets_create(f.conf, &f.targets) == -1)
 		fatalx("cannot set up the staple targets");
+	if ((f.base = event_base_new()) == NULL ||
+	    (f.http = http_new(f.base)) == NULL)
+		fatalx("cannot set up the event loop");
 	if (f.opts.diag_check) {
+		if (f.opts.publish && (fetcherd_mkdirs(conf_str(f.conf->root,
+		    "node.runtime_dir")) == -1 || fetcherd_mkdirs(conf_str(
+		    f.conf->root, "node.data_dir")) == -1))
+			goto done;
 		rc = fetcherd_check(&f);
 		goto done;
 	}
 	if (fetcherd_mkdirs(conf_str(f.conf->root, "node.runtime_dir")) == -1 ||
 	    fetcherd_mkdirs(conf_str(f.conf->root, "node.data_dir")) == -1)
 		goto done;
-	if ((f.base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
 	if (daemon_signals_add(f.base, fetcherd_signal_cb, &f, f.ev_sig) == -1)
 		goto done;
 	if (!f.opts.foreground && (daemon_detach() == -1 ||
@@ -162,7 +213,13 @@ main(int argc, char **argv)
 	if (f.opts.pid_file != NULL &&
 	    daemon_pidfile_write(f.opts.pid_file) == -1)
 		goto done;
+	if (publish_open(&f) == -1)
+		goto done;
 	fetcherd_targets_log(&f);
+	/* Persisted staples first: brokers staple before any responder. */
+	publish_restore(&f);
+	if (staples_start(&f) == -1)
+		goto done;
 	log_notice("%s %s started", f.opts.prog, STAPLEMQ_VERSION);
 	event_base_dispatch(f.base);
 	rc = 0;
