@@ -48,6 +48,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -791,6 +792,9 @@ def parse_args(argv):
     p.add_argument("--delay", type=float, default=5.0,
                    help="seconds the slow modes wait (5)")
     p.add_argument("--openssl", default="openssl", help="openssl binary")
+    p.add_argument("--tls-cert", metavar="PEM",
+                   help="serve https with this certificate chain")
+    p.add_argument("--tls-key", metavar="PEM", help="its private key")
     args = p.parse_args(argv)
     fill_from_pki(p, args)
     return args
@@ -842,6 +846,11 @@ def main(argv):
         except (OSError, ValueError) as e:
             log("cannot start: %s" % e)
             return 1
+        if args.tls_cert:
+            # An https responder, for fetchers that must verify its TLS.
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(args.tls_cert, args.tls_key)
+            server.socket = ctx.wrap_socket(server.socket, server_side=True)
         host, port = server.server_address[:2]
         signal.signal(signal.SIGTERM, stop_on_signal)
         signal.signal(signal.SIGINT, stop_on_signal)

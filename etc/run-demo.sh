@@ -28,6 +28,17 @@ trap stop INT TERM EXIT
 
 /usr/bin/python3 etc/demo-responder.py --pki "$CERTS" --port "$PORT" &
 pids="$pids $!"
+# fetcherd's first fetch should find the responder answering.
+/usr/bin/python3 - "$PORT" <<'PY'
+import socket, sys, time
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+PY
 "$BUILD/staplemq-fetcherd" -f -c "$CONF" &
 pids="$pids $!"
 "$BUILD/staplemq-broker" -f -c "$CONF" &

@@ -31,6 +31,7 @@ struct target {
 	char			*certfile;	/* chain, never the key */
 	char			*issuer_pem;	/* NULL: from the chain */
 	char			*responder_url;	/* NULL: from the AIA */
+	char			*cafile;	/* https responders */
 	int64_t			 refresh_ms;
 	int64_t			 timeout_ms;
 

@@ -99,6 +99,7 @@ target_free(struct target *t)
 	free(t->certfile);
 	free(t->issuer_pem);
 	free(t->responder_url);
+	free(t->cafile);
 	free(t);
 }
 
@@ -115,6 +116,8 @@ target_add(struct target_head *head, const struct conf_node *ln,
 	    "ssl_options.ocsp.issuer_pem"));
 	t->responder_url = nonempty_dup(conf_str(ln,
 	    "ssl_options.ocsp.responder_url"));
+	t->cafile = nonempty_dup(conf_str(ln,
+	    "ssl_options.ocsp.responder_cafile"));
 	t->refresh_ms = conf_num(ln, "ssl_options.ocsp.refresh_interval");
 	t->timeout_ms = conf_num(ln, "ssl_options.ocsp.refresh_http_timeout");
 	if (target_load(t) == -1) {

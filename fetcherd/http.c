@@ -63,7 +63,6 @@ struct http {
 	struct event_base	*base;
 	CURLM			*multi;
 	struct event		*timer;
-	char			*cafile;
 	TAILQ_HEAD(, http_fetch) fetches;
 	TAILQ_HEAD(, http_sock)	 socks;
 	size_t			 nfetches;
@@ -402,8 +401,9 @@ fetch_setup(struct http_fetch *f, const struct http_request *req)
 	rc |= curl_easy_setopt(e, CURLOPT_PRIVATE, f);
 	rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (f->http->cafile != NULL)
-		rc |= curl_easy_setopt(e, CURLOPT_CAINFO, f->http->cafile);
+	/* curl copies the string. */
+	if (req->cafile != NULL)
+		rc |= curl_easy_setopt(e, CURLOPT_CAINFO, req->cafile);
 	if (req->post_body != NULL) {
 		/* The size first: COPYPOSTFIELDS copies that many bytes. */
 		rc |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -610,24 +610,9 @@ http_free(struct http *h)
 		http_sock_free(h, s);
 	if (h->timer != NULL)
 		event_free(h->timer);
-	free(h->cafile);
 	free(h);
 	if (--http_users == 0)
 		curl_global_cleanup();
-}
-
-int
-http_set_cafile(struct http *h, const char *path)
-{
-	char *p = NULL;
-
-	if (path != NULL && (p = strdup(path)) == NULL) {
-		log_warn("%s", path);
-		return -1;
-	}
-	free(h->cafile);
-	h->cafile = p;
-	return 0;
 }
 
 size_t

@@ -40,6 +40,7 @@ struct http_request {
 	int64_t		 timeout_ms;	/* whole transfer; > 0 */
 	size_t		 max_size;	/* largest body accepted; > 0 */
 	int		 max_redirects;	/* 0 .. HTTP_MAX_REDIRECTS */
+	const char	*cafile;	/* https: CAs; NULL: the system's */
 };
 
 /* What became of a request.  All pointers are owned by http. */
@@ -63,7 +64,6 @@ struct http	*http_new(struct event_base *);
 /* Cancels what is still running (callbacks see "cancelled"); NULL ok. */
 void		 http_free(struct http *);
 /* CA certificates for https, PEM; NULL: the system's.  0 or -1. */
-int		 http_set_cafile(struct http *, const char *);
 /* 0: started, done(arg, result) will follow; -1: refused (logged). */
 int		 http_request(struct http *, const struct http_request *,
 		    void (*)(void *, const struct http_result *), void *);

@@ -117,10 +117,11 @@ ocsp_get_url(const char *url, const uint8_t *der, size_t len)
 }
 
 int
-ocsp_fetch(struct http *h, X509 *cert, X509 *issuer, const char *url,
-    int64_t timeout_ms, void (*done)(void *, const struct ocsp_fetch_result *),
-    void *arg)
+ocsp_fetch(struct http *h, const struct ocsp_query *q,
+    void (*done)(void *, const struct ocsp_fetch_result *), void *arg)
 {
+	X509 *cert = q->cert, *issuer = q->issuer;
+	const char *url = q->url;
 	struct http_request req;
 	struct ocsp_ctx *c = NULL;
 	uint8_t *der = NULL;
@@ -149,8 +150,9 @@ ocsp_fetch(struct http *h, X509 *cert, X509 *issuer, const char *url,
 
 	memset(&req, 0, sizeof(req));
 	req.accept = OCSP_ACCEPT;
-	req.timeout_ms = timeout_ms;
+	req.timeout_ms = q->timeout_ms;
 	req.max_size = REVCHECK_MAX_DER;
+	req.cafile = q->cafile;
 	if ((get = ocsp_get_url(url, der, len)) != NULL) {
 		c->method = OCSP_FETCH_GET;
 		req.url = get;

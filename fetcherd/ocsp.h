@@ -26,6 +26,15 @@ enum ocsp_fetch_method {
 	OCSP_FETCH_POST
 };
 
+/* What to fetch: cert's status from url, as issued by issuer. */
+struct ocsp_query {
+	X509			*cert;
+	X509			*issuer;
+	const char		*url;
+	const char		*cafile;	/* https: NULL = system CAs */
+	int64_t			 timeout_ms;
+};
+
 /*
  * What a fetch found.  Everything pointed to belongs to the fetch and
  * lives only until the done callback returns.
@@ -51,8 +60,7 @@ struct ocsp_fetch_result {
  * returned; the caller may free its own references at once.  0: done()
  * will be called exactly once (see http.h); -1: refused, logged.
  */
-int		 ocsp_fetch(struct http *, X509 *cert, X509 *issuer,
-		    const char *url, int64_t timeout_ms,
+int		 ocsp_fetch(struct http *, const struct ocsp_query *,
 		    void (*done)(void *, const struct ocsp_fetch_result *),
 		    void *arg);
 /* "GET" or "POST". */

@@ -171,13 +171,18 @@ staple_done_cb(void *arg, const struct ocsp_fetch_result *r)
 	t->failures = 0;
 	t->url_i = 0;
 	staple_checked(t);
-	staple_schedule(t, sched_next_refresh(now, t->this_update * 1000,
-	    t->next_update * 1000, t->refresh_ms, staple_random()));
+	/* RFC 5019: no refetch before the responder's max-age is over. */
+	staple_schedule(t, sched_from_cache_headers(sched_next_refresh(now,
+	    t->this_update * 1000, t->next_update * 1000, t->refresh_ms,
+	    staple_random()), now, r->max_age, r->age, t->this_update * 1000,
+	    t->next_update * 1000));
 }
 
 void
 staple_fetch(struct target *t)
 {
+	struct ocsp_query q;
+
 	if (t->in_flight)
 		return;
 	if (t->nurls == 0) {
@@ -188,8 +193,12 @@ staple_fetch(struct target *t)
 	}
 	t->last_url = t->urls[t->url_i];
 	t->in_flight = true;
-	if (ocsp_fetch(t->f->http, t->leaf, t->issuer, t->last_url,
-	    t->timeout_ms, staple_done_cb, t) == -1) {
+	q.cert = t->leaf;
+	q.issuer = t->issuer;
+	q.url = t->last_url;
+	q.cafile = t->cafile;
+	q.timeout_ms = t->timeout_ms;
+	if (ocsp_fetch(t->f->http, &q, staple_done_cb, t) == -1) {
 		t->in_flight = false;
 		staple_failed(t, "cannot start the request");
 	}

@@ -277,3 +277,38 @@ def test_broker_starts_before_fetcherd_and_gets_first_staple(stapling):
     stapling.start(which=("fetcherd",), c=c)
     b.wait_log(r"accepting connections \(staples ready\)")
     assert stapled(s_client(stapling.ssl, stapling.pki))
+
+
+def test_https_responder_verified_with_responder_cafile(stapling, tmp_path):
+    """An https responder is trusted through ocsp.responder_cafile, and
+    refused when its certificate does not verify."""
+    pki, port = stapling.pki, free_port()
+    key = tmp_path / "tls.key"
+    key.write_bytes((pki / "server-ec.key").read_bytes())
+    key.chmod(0o600)
+    log = open(tmp_path / "https-responder.log", "ab")
+    proc = subprocess.Popen(
+        ["/usr/bin/python3", str(ROOT / "etc/demo-responder.py"), "--pki",
+         str(pki), "--port", str(port), "--tls-cert",
+         str(pki / "server-ec.pem"), "--tls-key", str(key)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        assert wait_port(port, 10)
+        url = f"https://127.0.0.1:{port}"
+        good = stapling.conf(ocsp=f'  ssl_options.ocsp.responder_url = '
+                             f'"{url}"\n  ssl_options.ocsp.responder_cafile'
+                             f' = "{pki}/ca.pem"\n')
+        r = run([str(BUILD / "staplemq-fetcherd"), "--check", "-c",
+                 str(good)])
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.splitlines()[-1] == "2 certificates, 2 good"
+        bad = stapling.conf(ocsp=f'  ssl_options.ocsp.responder_url = '
+                            f'"{url}"\n')
+        r = run([str(BUILD / "staplemq-fetcherd"), "--check", "-c",
+                 str(bad)])
+        assert r.returncode == 1
+        assert "certificate" in (r.stdout + r.stderr).lower()
+    finally:
+        proc.terminate()
+        proc.wait(timeout(10))
+        log.close()
