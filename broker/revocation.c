@@ -40,24 +40,18 @@ static void staple_free(struct staple *);
 static bool
 staple_must(X509 *leaf)
 {
-	ASN1_SEQUENCE_ANY *feat;
-	ASN1_INTEGER *ai;
+	TLS_FEATURE *feat;
 	bool must = false;
 	int i;
 
 	if ((feat = X509_get_ext_d2i(leaf, NID_tlsfeature, NULL,
 	    NULL)) == NULL)
 		return false;
-	for (i = 0; i < sk_ASN1_TYPE_num(feat); i++) {
-		const ASN1_TYPE *t = sk_ASN1_TYPE_value(feat, i);
-
-		if (t->type != V_ASN1_INTEGER)
-			continue;
-		ai = t->value.integer;
-		if (ASN1_INTEGER_get(ai) == TLSFEATURE_STATUS_REQUEST)
+	for (i = 0; i < sk_ASN1_INTEGER_num(feat); i++)
+		if (ASN1_INTEGER_get(sk_ASN1_INTEGER_value(feat, i)) ==
+		    TLSFEATURE_STATUS_REQUEST)
 			must = true;
-	}
-	sk_ASN1_TYPE_pop_free(feat, ASN1_TYPE_free);
+	TLS_FEATURE_free(feat);
 	return must;
 }
 

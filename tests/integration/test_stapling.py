@@ -312,3 +312,86 @@ def test_https_responder_verified_with_responder_cafile(stapling, tmp_path):
         proc.terminate()
         proc.wait(timeout(10))
         log.close()
+
+
+def make_must_staple(pki, tmp_path):
+    """A Must-Staple (RFC 7633 TLS Feature status_request) server
+    certificate from the demo intermediate: (chain, key)."""
+    ext = tmp_path / "must.cnf"
+    port = re.search(r"OCSP;URI:(\S+)", (pki / "intermediate-ca.cnf")
+                     .read_text()).group(1)
+    ext.write_text("[ must ]\nbasicConstraints = critical, CA:false\n"
+                   "keyUsage = critical, digitalSignature\n"
+                   "extendedKeyUsage = serverAuth\n"
+                   "subjectAltName = IP:127.0.0.1\n"
+                   f"authorityInfoAccess = OCSP;URI:{port}\n"
+                   "tlsfeature = status_request\n")
+    key, csr = tmp_path / "must.key", tmp_path / "must.csr"
+    leaf, chain = tmp_path / "must-leaf.pem", tmp_path / "must.pem"
+    for cmd in (["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-out", str(key)],
+                ["openssl", "req", "-new", "-key", str(key), "-subj",
+                 "/CN=must-staple", "-out", str(csr)],
+                ["openssl", "ca", "-batch", "-notext", "-config",
+                 str(pki / "intermediate-ca.cnf"), "-extfile", str(ext),
+                 "-extensions", "must", "-in", str(csr), "-out",
+                 str(leaf)]):
+        r = run(cmd, cwd=pki)
+        assert r.returncode == 0, r.stderr
+    key.chmod(0o600)
+    chain.write_bytes(leaf.read_bytes() + (pki / "intermediate.pem")
+                      .read_bytes())
+    return chain, key
+
+
+def must_conf(stapling, conf_factory, chain, key, waits):
+    return conf_factory(
+        f'listeners.ssl.must {{\n  bind = "127.0.0.1:{stapling.ssl}"\n'
+        f'  ssl_options.certfile = "{chain}"\n'
+        f'  ssl_options.keyfile = "{key}"\n'
+        "  ssl_options.ocsp.enable_ocsp_stapling = true\n" + waits + "}\n")
+
+
+def test_must_staple_waits_for_a_valid_staple(stapling, conf_factory,
+                                               tmp_path):
+    chain, key = make_must_staple(stapling.pki, tmp_path)
+    c = must_conf(stapling, conf_factory, chain, key,
+                  "  ssl_options.ocsp.startup_wait = 1s\n"
+                  "  ssl_options.ocsp.must_staple_wait = 30s\n")
+    b = stapling.start(which=("broker",), c=c)["broker"]
+    b.wait_log(r"is Must-Staple")
+    # past startup_wait, still not accepting: Must-Staple waits longer
+    time.sleep(1.5)
+    assert "accepting connections" not in b.log()
+    stapling.start(which=("fetcherd",), c=c)
+    b.wait_log(r"ssl:must: accepting connections \(staples ready\)")
+    assert stapled(s_client(stapling.ssl, stapling.pki))
+
+
+def test_must_staple_without_staple_warns_loudly(stapling, conf_factory,
+                                                  tmp_path):
+    chain, key = make_must_staple(stapling.pki, tmp_path)
+    c = must_conf(stapling, conf_factory, chain, key,
+                  "  ssl_options.ocsp.startup_wait = 1s\n"
+                  "  ssl_options.ocsp.must_staple_wait = 2s\n")
+    b = stapling.start(which=("broker",), c=c)["broker"]
+    b.wait_log(r"error .*Must-Staple and has NO valid staple")
+    b.wait_log(r"gave up waiting for staples")
+
+
+def test_corrupt_snapshot_keeps_the_previous_one(stapling):
+    c = stapling.conf()
+    d = stapling.start(c=c)
+    assert wait_port(stapling.ssl, 15)
+    assert stapled(s_client(stapling.ssl, stapling.pki))
+    d["fetcherd"].stop()
+    snap = c.parent / "run" / "snapshot"
+    bad = c.parent / "run" / "bad"
+    data = bytearray(snap.read_bytes())
+    data[200] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    os.rename(bad, snap)
+    d["broker"].wait_log(r"checksum mismatch; keeping the previous "
+                         r"snapshot")
+    assert stapled(s_client(stapling.ssl, stapling.pki))
+    assert d["broker"].alive()
