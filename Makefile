@@ -38,7 +38,8 @@ SSL_LIBS := $(shell pkg-config --libs libssl libcrypto)
 EV_LIBS	 := $(shell pkg-config --libs libevent_core)
 CURL_LIBS := $(shell pkg-config --libs libcurl)
 
-IPC_SRCS = ipc/snapshot.c ipc/snapshot_write.c ipc/notify.c
+IPC_SRCS = ipc/snapshot.c ipc/snapshot_write.c ipc/notify.c ipc/crl_table.c \
+	ipc/crl_table_write.c
 COMMON_SRCS = common/log.c common/conf.c common/conf_parse.c common/conf_keys.c \
 	common/xmalloc.c common/daemon.c common/ossl.c common/siphash.c \
 	common/chain.c common/revcheck.c
@@ -47,16 +48,18 @@ BROKER_SRCS = broker/main.c broker/broker_conf.c broker/listener.c \
 	broker/handle_publish.c broker/handle_subscribe.c broker/msg.c \
 	broker/session.c broker/sys.c broker/mqtt_codec.c broker/topic.c \
 	broker/retain.c broker/acl.c broker/passwd.c broker/proxy_proto.c \
-	broker/access.c broker/revocation.c
+	broker/access.c broker/revocation.c broker/clientcheck.c
 PASSWD_SRCS = broker/passwd_main.c broker/passwd.c common/log.c \
 	common/xmalloc.c
 FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c fetcherd/staple.c \
-	fetcherd/publish.c fetcherd/http.c fetcherd/ocsp.c fetcherd/schedule.c
+	fetcherd/publish.c fetcherd/http.c fetcherd/ocsp.c fetcherd/schedule.c \
+	fetcherd/crl.c fetcherd/crl_ingest.c fetcherd/request.c \
+	fetcherd/client_ocsp.c
 
 # Unit tests: t_NAME is built from tests/unit/t_NAME.c and T_NAME_SRCS.
 UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_topic t_retain t_acl \
 	t_passwd t_proxy_proto t_access t_snapshot t_notify t_revcheck \
-	t_schedule
+	t_schedule t_crl_table t_crl_ingest
 T_conf_SRCS = common/conf.c common/conf_parse.c common/log.c common/xmalloc.c
 T_conf_keys_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
@@ -72,10 +75,14 @@ T_snapshot_SRCS = ipc/snapshot.c ipc/snapshot_write.c common/log.c \
 T_notify_SRCS = ipc/notify.c common/log.c common/xmalloc.c
 T_revcheck_SRCS = common/revcheck.c common/log.c common/xmalloc.c
 T_schedule_SRCS = fetcherd/schedule.c
+T_crl_table_SRCS = ipc/crl_table.c ipc/crl_table_write.c common/log.c \
+	common/xmalloc.c
+T_crl_ingest_SRCS = fetcherd/crl_ingest.c ipc/crl_table.c \
+	ipc/crl_table_write.c common/log.c common/xmalloc.c
 
 # Fuzz targets: tests/fuzz/NAME.c with F_NAME_SRCS, built by clang.
 FUZZ_TARGETS = fuzz_conf fuzz_mqtt_codec fuzz_proxy_proto fuzz_snapshot \
-	fuzz_ipc_msg fuzz_ocsp_response
+	fuzz_ipc_msg fuzz_ocsp_response fuzz_crl_table fuzz_crl_ingest
 F_fuzz_conf_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
 F_fuzz_mqtt_codec_SRCS = broker/mqtt_codec.c
@@ -83,6 +90,9 @@ F_fuzz_proxy_proto_SRCS = broker/proxy_proto.c
 F_fuzz_snapshot_SRCS = ipc/snapshot.c common/log.c common/xmalloc.c
 F_fuzz_ipc_msg_SRCS = ipc/notify.c common/log.c common/xmalloc.c
 F_fuzz_ocsp_response_SRCS = common/revcheck.c common/log.c common/xmalloc.c
+F_fuzz_crl_table_SRCS = ipc/crl_table.c common/log.c common/xmalloc.c
+F_fuzz_crl_ingest_SRCS = fetcherd/crl_ingest.c ipc/crl_table.c \
+	ipc/crl_table_write.c common/log.c common/xmalloc.c
 
 OBJ	= $(BUILD)/obj
 objs	= $(patsubst %.c,$(OBJ)/%.o,$(1))

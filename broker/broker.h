@@ -19,6 +19,8 @@
 #include "daemon.h"
 
 struct access_rules;
+struct crl_table;
+struct notify_req;
 struct notify_sub;
 struct snapshot;
 struct acl;
@@ -70,6 +72,9 @@ struct listener {
 	SSL_CTX			*ctx;		/* tls only */
 	bool			 stapling;
 	bool			 accepting;	/* stapling listeners wait */
+	bool			 crl_check;	/* enable_crl_check */
+	bool			 crl_chain;	/* crl_check = chain */
+	bool			 ocsp_client;	/* ocsp.client_check = leaf */
 	int64_t			 startup_wait_ms, must_staple_wait_ms;
 	struct staple		**staples;
 	size_t			 nstaples;
@@ -145,6 +150,7 @@ struct session {
 enum client_state {
 	CS_PROXY,		/* waiting for a PROXY protocol header */
 	CS_TLS_HANDSHAKE,
+	CS_REV_WAIT,		/* handshake done, revocation unknown yet */
 	CS_WAIT_CONNECT,
 	CS_ACTIVE,
 	CS_CLOSED,
@@ -171,6 +177,8 @@ struct client {
 	bool			 tls_wants_write;	/* a read waits */
 	bool			 paused;	/* output over high water */
 	bool			 proxy_retry;	/* partial PROXY header */
+	bool			 rev_pending;	/* status asked of fetcherd */
+	STACK_OF(X509)		*chain;		/* verified, for re-checks */
 	int64_t			 last_rx_ms;
 	uint64_t		 bytes_in, bytes_out;
 
@@ -194,7 +202,24 @@ struct broker_stats {
 	uint64_t		 dropped;
 	uint64_t		 pub_denied, sub_denied;
 	uint64_t		 malformed;
+	uint64_t		 revoked_refused;	/* in the handshake */
+	uint64_t		 revoked_disconnected;	/* live sessions */
 };
+
+/* Revocation policy for client certificates (crl_cache.*). */
+struct crl_policy {
+	int64_t			 fetch_timeout_ms;
+	int64_t			 stale_grace_s;
+	bool			 fail_open;
+};
+
+/* A request for fetcherd waiting for the REQ socket. */
+struct pending_req {
+	uint8_t			*buf;
+	size_t			 len;
+};
+
+#define BROKER_MAX_TABLES	256	/* CRL tables mapped at once */
 
 /* The MQTT settings, read once from the configuration. */
 struct mqtt_limits {
@@ -237,6 +262,15 @@ struct broker {
 	struct session		**matched;	/* routing scratch */
 	size_t			 nmatched, matched_cap;
 	struct snapshot		*snap;		/* current, mapped */
+	char			 snap_dir[1024]; /* where snap was found */
+	struct crl_table	*tables[BROKER_MAX_TABLES];
+	uint8_t			 table_ids[BROKER_MAX_TABLES][32];
+	size_t			 ntables;
+	struct crl_policy	 crl_policy;
+	struct notify_req	*req;
+	struct event		*ev_req;
+	struct pending_req	*reqs;
+	size_t			 nreqs;
 	uint64_t		 snap_ino;
 	int64_t			 snap_mtime;
 	struct notify_sub	*notify;
@@ -251,7 +285,6 @@ int64_t	broker_now_ms(struct broker *);
 
 /* broker_conf.c */
 int	broker_conf_check(const struct conf *);
-void	broker_conf_warn_unsupported(const struct conf *);
 void	broker_limits_load(struct mqtt_limits *, const struct conf *);
 int	broker_auth_load(struct broker *, const struct conf *);
 
@@ -278,6 +311,7 @@ int	client_send_msg_payload(struct client *, struct msg *);
 size_t	client_pending(const struct client *);
 void	client_timer_set(struct client *, int64_t);
 void	client_pause(struct client *, bool);
+void	client_resume(struct client *);
 void	clients_flush_cb(evutil_socket_t, short, void *);
 void	clients_reap_cb(evutil_socket_t, short, void *);
 
@@ -334,6 +368,15 @@ void	revocation_stop(struct broker *);
 void	revocation_load(struct broker *);
 void	revocation_tick(struct broker *);
 void	revocation_listeners_check(struct broker *);
+
+/* clientcheck.c */
+void	clientcheck_listener(struct listener *, const struct conf_node *);
+void	clientcheck_hold(struct client *);
+void	clientcheck_timeout(struct client *);
+void	clientcheck_snapshot(struct broker *);
+void	clientcheck_request_pump(struct broker *);
+int	clientcheck_start(struct broker *);
+void	clientcheck_stop(struct broker *);
 
 /* sys.c */
 void	sys_publish(struct broker *);

@@ -27,31 +27,6 @@ broker_conf_check(const struct conf *conf)
 	return rc;
 }
 
-/*
- * Security settings that a later version enforces must never be ignored
- * quietly: say so loudly, once, at start-up.
- * XXX goes away as the revocation and PSK issues land.
- */
-void
-broker_conf_warn_unsupported(const struct conf *conf)
-{
-	const struct conf_node *ssl, *ln;
-	size_t i;
-
-	if (conf_bool(conf->root, "psk_authentication.enable"))
-		log_err("psk_authentication is not supported by this version; "
-		    "PSK clients will fail their handshake");
-	if ((ssl = conf_find(conf->root, "listeners.ssl")) == NULL)
-		return;
-	for (i = 0; i < ssl->nkids; i++) {
-		ln = ssl->kids[i];
-		if (conf_bool(ln, "ssl_options.enable_crl_check"))
-			log_err("ssl:%s: enable_crl_check is not supported by "
-			    "this version; client certificates are NOT "
-			    "checked for revocation", ln->name);
-	}
-}
-
 void
 broker_limits_load(struct mqtt_limits *lim, const struct conf *conf)
 {

@@ -142,6 +142,7 @@ client_destroy(struct client *c)
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	SSL_free(c->ssl);
+	sk_X509_pop_free(c->chain, X509_free);
 	if (c->fd != -1)
 		close(c->fd);
 	mqtt_client_release(c);
@@ -249,10 +250,14 @@ client_handshake(struct client *c)
 		(void)client_tls_error(c, ret, "handshake", true);
 		return;
 	}
-	c->state = CS_WAIT_CONNECT;
-	client_timer_set(c, c->broker->lim.idle_timeout_ms);
 	log_debug("%s: %s: %s %s", c->listener->name, c->peer,
 	    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+	if (c->rev_pending) {
+		clientcheck_hold(c);
+		return;
+	}
+	c->state = CS_WAIT_CONNECT;
+	client_timer_set(c, c->broker->lim.idle_timeout_ms);
 	/* Application data may have come with the last handshake flight. */
 	client_read_cb(c->fd, EV_READ, c);
 }
@@ -310,7 +315,7 @@ client_read_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->state == CS_CLOSED)
+	if (c->state == CS_CLOSED || c->state == CS_REV_WAIT)
 		return;
 	if (c->state == CS_PROXY) {
 		client_proxy_read(c);
@@ -419,6 +424,9 @@ client_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CS_TLS_HANDSHAKE:
 		client_close(c, "TLS handshake timed out");
 		break;
+	case CS_REV_WAIT:
+		clientcheck_timeout(c);
+		break;
 	case CS_WAIT_CONNECT:
 		client_close(c, "no CONNECT in time");
 		break;
@@ -426,6 +434,20 @@ client_timer_cb(evutil_socket_t fd, short what, void *arg)
 		mqtt_timer(c);
 		break;
 	}
+}
+
+/*
+ * A client held after its handshake may go on: what it sent meanwhile
+ * may sit in OpenSSL's buffer, where no read event announces it.
+ */
+void
+client_resume(struct client *c)
+{
+	c->rev_pending = false;
+	c->state = CS_WAIT_CONNECT;
+	client_timer_set(c, c->broker->lim.idle_timeout_ms);
+	event_add(c->ev_read, NULL);
+	client_read_cb(c->fd, EV_READ, c);
 }
 
 /* Bytes queued for the peer and not yet written. */

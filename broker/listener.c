@@ -117,6 +117,13 @@ listener_new(const struct conf_node *ln, const char *kind, const char *name)
 		if ((l->ctx = tls_ctx_new(conf_find(ln, "ssl_options"),
 		    l->name)) == NULL || staples_create(l, ln) == -1)
 			goto fail;
+		clientcheck_listener(l, ln);
+		if ((l->crl_check || l->ocsp_client) && strcmp(conf_str(ln,
+		    "ssl_options.verify"), "verify_peer") != 0) {
+			log_err("%s: enable_crl_check and ocsp.client_check "
+			    "need ssl_options.verify = verify_peer", l->name);
+			goto fail;
+		}
 	}
 	return l;
 fail:

@@ -174,7 +174,6 @@ main(int argc, char **argv)
 	TAILQ_FOREACH(l, &b.listeners, entry)
 		if (listener_start(l, &b) == -1)
 			goto done;
-	broker_conf_warn_unsupported(b.conf);
 	if (revocation_start(&b) == -1) {
 		log_err("cannot set up stapling");
 		goto done;

@@ -295,7 +295,7 @@ revocation_listeners_check(struct broker *b)
 }
 
 static struct snapshot *
-revocation_open(struct broker *b, struct stat *st)
+revocation_open(struct broker *b, struct stat *st, const char **dir)
 {
 	const char *dirs[2] = { conf_str(b->conf->root, "node.runtime_dir"),
 	    conf_str(b->conf->root, "node.data_dir") };
@@ -308,8 +308,10 @@ revocation_open(struct broker *b, struct stat *st)
 		snprintf(path, sizeof(path), "%s/%s", dirs[i], SNAP_FILE);
 		if (stat(path, st) == -1)
 			continue;
-		if ((snap = snapshot_open(path, err, sizeof(err))) != NULL)
+		if ((snap = snapshot_open(path, err, sizeof(err))) != NULL) {
+			*dir = dirs[i];
 			return snap;
+		}
 		log_warnx("%s; keeping the previous snapshot", err);
 		return NULL;
 	}
@@ -324,9 +326,10 @@ revocation_load(struct broker *b)
 	struct listener *l;
 	struct stat st;
 	time_t now = time(NULL);
+	const char *dir = NULL;
 	size_t i;
 
-	if ((snap = revocation_open(b, &st)) == NULL)
+	if ((snap = revocation_open(b, &st, &dir)) == NULL)
 		return;
 	b->snap_ino = st.st_ino;
 	b->snap_mtime = st.st_mtime;
@@ -343,7 +346,9 @@ revocation_load(struct broker *b)
 	/* Staples now point into the new mapping; the old one can go. */
 	snapshot_close(b->snap);
 	b->snap = snap;
+	snprintf(b->snap_dir, sizeof(b->snap_dir), "%s", dir);
 	revocation_listeners_check(b);
+	clientcheck_snapshot(b);
 }
 
 static void
@@ -381,12 +386,16 @@ int
 revocation_start(struct broker *b)
 {
 	struct listener *l;
-	bool any = false;
+	bool any = false, clients = false;
 
-	TAILQ_FOREACH(l, &b->listeners, entry)
-		any |= l->stapling;
+	TAILQ_FOREACH(l, &b->listeners, entry) {
+		any |= l->stapling || l->crl_check || l->ocsp_client;
+		clients |= l->crl_check || l->ocsp_client;
+	}
 	if (!any)
 		return 0;
+	if (clients && clientcheck_start(b) == -1)
+		return -1;
 	if ((b->notify = notify_sub_open(conf_str(b->conf->root,
 	    "node.runtime_dir"))) == NULL)
 		return -1;
@@ -401,6 +410,7 @@ revocation_start(struct broker *b)
 void
 revocation_stop(struct broker *b)
 {
+	clientcheck_stop(b);
 	if (b->ev_notify != NULL)
 		event_free(b->ev_notify);
 	b->ev_notify = NULL;

@@ -2,7 +2,10 @@
  * main.c: staplemq-fetcherd start-up, signals and the event loop.
  *
  * The fetcher is the only process that reaches the network.  It reads
- * certificate chains and the CA certificates, never a private key.
+ * certificate chains and the CA certificates, never a private key.  It
+ * keeps staples for the server certificates (staple.c), the CRLs client
+ * certificates are checked against (crl.c) and their OCSP answers
+ * (client_ocsp.c), and answers the brokers' requests (request.c).
  */
 #include <sys/stat.h>
 
@@ -59,16 +62,41 @@ fetcherd_targets_log(struct fetcherd *f)
 }
 
 static void
+fetcherd_crls_log(struct fetcherd *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->rev.ncrl_urls; i++)
+		log_info("CRL %s, refresh %llds", f->rev.crl_urls[i],
+		    (long long)(f->rev.crl_refresh_ms / 1000));
+	for (i = 0; i < f->rev.ncrl_files; i++)
+		log_info("CRL file %s", f->rev.crl_files[i]);
+	if (f->rev.crl || f->rev.ocsp)
+		log_info("client certificates: %d CA%s, CRL %s, OCSP %s",
+		    sk_X509_num(f->rev.cas), sk_X509_num(f->rev.cas) == 1 ?
+		    "" : "s", f->rev.crl ? "on" : "off", f->rev.ocsp ?
+		    (f->rev.ocsp_url ? f->rev.ocsp_url : "from AIA") : "off");
+}
+
+static void
 fetcherd_reload(struct fetcherd *f)
 {
 	struct target_head targets;
+	struct revconf rev;
 	struct conf *conf;
+	int ok;
 
 	log_notice("reloading %s", f->opts.conf_path);
-	if ((conf = daemon_conf_load(f->opts.conf_path)) == NULL ||
-	    targets_create(conf, &targets) == -1) {
-		if (conf != NULL)
-			targets_free(&targets);
+	TAILQ_INIT(&targets);
+	memset(&rev, 0, sizeof(rev));
+	ok = (conf = daemon_conf_load(f->opts.conf_path)) != NULL;
+	if (ok && targets_create(conf, &targets) == -1)
+		ok = 0;
+	if (ok && revconf_load(conf, &rev) == -1)
+		ok = 0;
+	if (!ok) {
+		targets_free(&targets);
+		revconf_free(&rev);
 		log_err("%s is not valid; still running on the previous "
 		    "configuration", f->opts.conf_path);
 		conf_free(conf);
@@ -82,10 +110,16 @@ fetcherd_reload(struct fetcherd *f)
 	TAILQ_CONCAT(&f->targets, &targets, entry);
 	conf_free(f->conf);
 	f->conf = conf;
+	/* The CRL and OCSP caches stay; the same sources keep their CRL. */
+	revconf_free(&f->rev);
+	f->rev = rev;
 	daemon_log_apply(&f->opts, f->conf);
 	fetcherd_targets_log(f);
+	fetcherd_crls_log(f);
 	if (staples_start(f) == -1)
 		log_err("cannot schedule the staple targets");
+	if (crl_configure(f) == -1 || crl_start(f) == -1)
+		log_err("cannot schedule the CRL sources");
 	publish_soon(f);
 	log_notice("configuration reloaded");
 }
@@ -117,26 +151,77 @@ fetcherd_time(int64_t t, char *buf, size_t len)
 	return buf;
 }
 
+/* A CRL number as hex, "-" when there is none. */
+static const char *
+fetcherd_hex(const uint8_t *p, size_t len, char *buf, size_t size)
+{
+	size_t i;
+
+	if (len == 0 || size < 2 * len + 1)
+		return "-";
+	for (i = 0; i < len; i++)
+		snprintf(buf + 2 * i, size - 2 * i, "%02X", p[i]);
+	return buf;
+}
+
+/* The CRL sources of --check, one line each; returns the good ones. */
+static int
+fetcherd_check_crls(struct fetcherd *f, int *n)
+{
+	struct crl_source *s;
+	char tu[32], nu[32], num[2 * CRL_SERIAL_MAX + 1];
+	int64_t now = time(NULL);
+	int good = 0;
+	bool ok, late;
+
+	printf("%-48s %-40s %-4s %-10s %-20s %-20s %-8s %s\n", "CRL SOURCE",
+	    "ISSUER", "HTTP", "NUMBER", "THIS UPDATE", "NEXT UPDATE",
+	    "ENTRIES", "RESULT");
+	*n = 0;
+	TAILQ_FOREACH(s, &f->crls, entry) {
+		if ((s->origin & (CRL_FROM_URL | CRL_FROM_FILE)) == 0)
+			continue;
+		(*n)++;
+		late = s->have && s->hdr.next_update != 0 &&
+		    now >= s->hdr.next_update;
+		ok = s->have && !s->failed && !late;
+		good += ok;
+		printf("%-48s %-40s %-4ld %-10s %-20s %-20s %-8llu %s\n",
+		    s->label, s->have ? s->issuer : "-", s->last_http,
+		    s->have ? fetcherd_hex(s->hdr.crl_number,
+		    s->hdr.crl_number_len, num, sizeof(num)) : "-",
+		    fetcherd_time(s->have ? s->hdr.this_update : 0, tu,
+		    sizeof(tu)), fetcherd_time(s->have ?
+		    s->hdr.next_update : 0, nu, sizeof(nu)),
+		    (unsigned long long)(s->have ? s->hdr.count : 0),
+		    ok ? "verified" : late && !s->failed ?
+		    "verified, but past its nextUpdate" : s->last_error);
+	}
+	printf("%d CRL source%s, %d verified\n", *n, *n == 1 ? "" : "s",
+	    good);
+	return good;
+}
+
 /*
- * --check: fetch every target once, concurrently, and print what came
- * back; exit 0 only when every certificate has a good, verified staple.
+ * --check: fetch every target and every configured CRL once,
+ * concurrently, and print what came back; exit 0 only when every
+ * certificate has a good, verified staple and every CRL verified.
  */
 static int
 fetcherd_check(struct fetcherd *f)
 {
 	struct target *t;
 	char tu[32], nu[32];
-	int n = 0, good = 0;
+	int n = 0, good = 0, ncrl = 0, crl_good = 0;
 
-	if (!TAILQ_EMPTY(&f->targets)) {
-		if (staples_start(f) == -1)
-			return 2;
-		if (f->pending_checks > 0)
-			event_base_dispatch(f->base);
-	}
-	printf("%-32s %-20s %-40s %-4s %-6s %-7s %-20s %-20s %s\n",
-	    "CERTIFICATE", "SERIAL", "RESPONDER", "HTTP", "METHOD", "STATUS",
-	    "THIS UPDATE", "NEXT UPDATE", "RESULT");
+	if (staples_start(f) == -1 || crl_start(f) == -1)
+		return 2;
+	if (f->pending_checks > 0)
+		event_base_dispatch(f->base);
+	if (!TAILQ_EMPTY(&f->targets) || TAILQ_EMPTY(&f->crls))
+		printf("%-32s %-20s %-40s %-4s %-6s %-7s %-20s %-20s %s\n",
+		    "CERTIFICATE", "SERIAL", "RESPONDER", "HTTP", "METHOD",
+		    "STATUS", "THIS UPDATE", "NEXT UPDATE", "RESULT");
 	TAILQ_FOREACH(t, &f->targets, entry) {
 		n++;
 		if (t->state == SNAP_STAPLE_GOOD && t->failures == 0)
@@ -153,19 +238,32 @@ fetcherd_check(struct fetcherd *f)
 		    t->state == SNAP_STAPLE_GOOD && t->failures == 0 ?
 		    "verified" : t->last_error);
 	}
-	printf("%d certificate%s, %d good\n", n, n == 1 ? "" : "s", good);
-	if (f->opts.publish && good > 0 && publish_now(f) == -1)
+	if (!TAILQ_EMPTY(&f->targets) || TAILQ_EMPTY(&f->crls))
+		printf("%d certificate%s, %d good\n", n, n == 1 ? "" : "s",
+		    good);
+	if (!TAILQ_EMPTY(&f->crls))
+		crl_good = fetcherd_check_crls(f, &ncrl);
+	if (f->opts.publish && good + crl_good > 0 && publish_now(f) == -1)
 		return 1;
-	return good == n ? 0 : 1;
+	return good == n && crl_good == ncrl ? 0 : 1;
 }
 
 static void
 fetcherd_free(struct fetcherd *f)
 {
+	/*
+	 * Fetches still running end first: their callbacks ("cancelled")
+	 * still find their targets, sources and timers.
+	 */
+	http_free(f->http);
+	f->http = NULL;
+	request_close(f);
 	publish_close(f);
 	staples_stop(f);
 	targets_free(&f->targets);
-	http_free(f->http);
+	crl_free_all(f);
+	client_ocsp_free(f);
+	revconf_free(&f->rev);
 	daemon_signals_free(f->ev_sig);
 	if (f->base != NULL)
 		event_base_free(f->base);
@@ -180,6 +278,7 @@ main(int argc, char **argv)
 
 	memset(&f, 0, sizeof(f));
 	TAILQ_INIT(&f.targets);
+	TAILQ_INIT(&f.crls);
 	f.opts.prog = "staplemq-fetcherd";
 	log_init(f.opts.prog, LOG_LVL_INFO, false);
 	daemon_opts_parse(&f.opts, argc, argv, true);
@@ -191,9 +290,13 @@ main(int argc, char **argv)
 	daemon_log_apply(&f.opts, f.conf);
 	if (targets_create(f.conf, &f.targets) == -1)
 		fatalx("cannot set up the staple targets");
+	if (revconf_load(f.conf, &f.rev) == -1)
+		fatalx("cannot set up client certificate checks");
 	if ((f.base = event_base_new()) == NULL ||
 	    (f.http = http_new(f.base)) == NULL)
 		fatalx("cannot set up the event loop");
+	if (crl_configure(&f) == -1)
+		fatalx("cannot set up the CRL sources");
 	if (f.opts.diag_check) {
 		if (f.opts.publish && (fetcherd_mkdirs(conf_str(f.conf->root,
 		    "node.runtime_dir")) == -1 || fetcherd_mkdirs(conf_str(
@@ -213,12 +316,17 @@ main(int argc, char **argv)
 	if (f.opts.pid_file != NULL &&
 	    daemon_pidfile_write(f.opts.pid_file) == -1)
 		goto done;
-	if (publish_open(&f) == -1)
+	if (publish_open(&f) == -1 || client_ocsp_start(&f) == -1)
 		goto done;
 	fetcherd_targets_log(&f);
-	/* Persisted staples first: brokers staple before any responder. */
+	fetcherd_crls_log(&f);
+	/*
+	 * Persisted staples, CRLs and OCSP answers first: brokers staple
+	 * and check clients before any server answers.
+	 */
 	publish_restore(&f);
-	if (staples_start(&f) == -1)
+	if (staples_start(&f) == -1 || crl_start(&f) == -1 ||
+	    request_open(&f) == -1)
 		goto done;
 	log_notice("%s %s started", f.opts.prog, STAPLEMQ_VERSION);
 	event_base_dispatch(f.base);

@@ -11,6 +11,7 @@ static int64_t	sched_min(int64_t, int64_t);
 static int64_t	sched_max(int64_t, int64_t);
 static int64_t	sched_jitter(int64_t, uint32_t);
 static int64_t	sched_midpoint(int64_t, int64_t);
+static int64_t	sched_spread(int64_t, uint32_t);
 
 static int64_t
 sched_min(int64_t a, int64_t b)
@@ -39,6 +40,13 @@ sched_jitter(int64_t delay, uint32_t rnd)
 	q = (uint64_t)(delay / SCHED_JITTER_DIV);
 	return (int64_t)((q >> 32) * rnd +
 	    (((q & UINT32_MAX) * rnd) >> 32));
+}
+
+/* rnd / 2^32 of range (>= 0, < 2^32), rounded down. */
+static int64_t
+sched_spread(int64_t range, uint32_t rnd)
+{
+	return (int64_t)(((uint64_t)range * rnd) >> 32);
 }
 
 /* Halfway from this_update to next_update; without overflow. */
@@ -101,4 +109,41 @@ sched_from_cache_headers(int64_t planned, int64_t now, int64_t max_age,
 	until = sched_min(now + fresh * SCHED_MS_PER_S,
 	    sched_midpoint(this_update, next_update));
 	return sched_max(planned, until);
+}
+
+int64_t
+sched_crl_refresh(int64_t now, int64_t next_update, int64_t refresh_interval,
+    uint32_t rnd)
+{
+	int64_t delay, t;
+
+	delay = sched_max(refresh_interval, 0);
+	t = now + delay - sched_jitter(delay, rnd);
+	if (next_update > 0 && next_update <= now)
+		t = sched_min(t, now + SCHED_CRL_LATE_MS);
+	else if (next_update > 0 && next_update < t)
+		t = next_update + sched_spread(SCHED_CRL_SPREAD_MS, rnd);
+	return sched_max(t, now + SCHED_MIN_INTERVAL_MS);
+}
+
+int
+sched_bucket_take(struct sched_bucket *b, int64_t now, int64_t rate,
+    int64_t burst)
+{
+	int64_t cap, elapsed;
+
+	rate = sched_max(rate, 1);
+	cap = sched_max(burst, 1) * SCHED_MILLI;
+	if (b->last_ms == 0)
+		b->milli = cap;
+	else if ((elapsed = now - b->last_ms) > 0)
+		/* elapsed capped: a long pause cannot overflow. */
+		b->milli = sched_min(cap, b->milli +
+		    sched_min(elapsed, cap) * rate);
+	if (b->last_ms == 0 || now > b->last_ms)
+		b->last_ms = now;
+	if (b->milli < SCHED_MILLI)
+		return 0;
+	b->milli -= SCHED_MILLI;
+	return 1;
 }

@@ -22,6 +22,18 @@
  *   - honour the responder's Cache-Control max-age (RFC 5019 6.2): do not
  *     ask again before it ends, as the answer would be the same, unless
  *     that would pass the midpoint of validity.
+ *
+ * CRLs (sched_crl_refresh) are asked for again every refresh_interval
+ * (crl_cache.refresh_interval, 15 min by default: a conditional request
+ * that usually costs a 304), or at their nextUpdate when that comes first,
+ * spread over SCHED_CRL_SPREAD_MS after it so that fetchers do not all
+ * ask the same second; a CRL already past its nextUpdate (its issuer is
+ * late) every SCHED_CRL_LATE_MS.  The midpoint rule of staples does not
+ * apply: a CRL's issuer publishes the next one on its own schedule, and
+ * what is listed stays listed.
+ *
+ * Requests from brokers are limited by a token bucket (sched_bucket_take):
+ * rate tokens a second, at most burst saved up.
  */
 #ifndef STAPLEMQ_SCHEDULE_H
 #define STAPLEMQ_SCHEDULE_H
@@ -35,6 +47,15 @@
 #define SCHED_BACKOFF_FIRST_MS	(30 * SCHED_MS_PER_S)	/* first retry */
 #define SCHED_BACKOFF_MAX_MS	(3600 * SCHED_MS_PER_S)	/* retries cap */
 #define SCHED_MAX_AGE_MAX_S	(366 * 86400)		/* larger: a year */
+#define SCHED_CRL_LATE_MS	(60 * SCHED_MS_PER_S)	/* issuer is late */
+#define SCHED_CRL_SPREAD_MS	(30 * SCHED_MS_PER_S)	/* after nextUpdate */
+#define SCHED_MILLI		1000			/* milli-tokens */
+
+/* A token bucket; zeroed, it starts full at the first take. */
+struct sched_bucket {
+	int64_t		 milli;		/* tokens saved, in thousandths */
+	int64_t		 last_ms;	/* when they were counted; 0: never */
+};
 
 /* schedule.c */
 /*
@@ -60,5 +81,19 @@ int64_t	sched_backoff(int64_t now, unsigned failures,
 int64_t	sched_from_cache_headers(int64_t planned, int64_t now,
 	    int64_t max_age, int64_t age, int64_t this_update,
 	    int64_t next_update);
+/*
+ * When to fetch a CRL again after a verified download (or a 304) of one
+ * valid until next_update (0: it gives none).  Returns an absolute time,
+ * >= now + SCHED_MIN_INTERVAL_MS.
+ */
+int64_t	sched_crl_refresh(int64_t now, int64_t next_update,
+	    int64_t refresh_interval, uint32_t rnd);
+/*
+ * Take one token from b at now: 1 if there was one, 0 if not.  rate
+ * tokens come each second (>= 1), up to burst (>= 1) saved.  A clock that
+ * goes back adds nothing.
+ */
+int	sched_bucket_take(struct sched_bucket *b, int64_t now, int64_t rate,
+	    int64_t burst);
 
 #endif

@@ -25,10 +25,12 @@ struct snap_writer;
  * Map and validate path.  Returns the snapshot, or NULL with a one-line
  * reason in err (ENOENT leaves errno set so callers can tell "none yet").
  * Validation: size bounds, magic, version, header_len, file_len equal to
- * the file size, every section inside the file and not overlapping the
- * header, records sorted by cert_id without duplicates, every (der_off,
- * der_len) inside the blob area and <= SNAP_MAX_DER, states known,
- * reserved fields zero, and the SHA-256 checksum.
+ * the file size, the SHA-256 checksum, every section (staples, CRLs,
+ * client OCSP, blob) aligned, inside the file and overlapping neither the
+ * header nor another section, records strictly sorted by their key
+ * (cert_id; issuer_id then dp_id for CRLs), every (der_off, der_len)
+ * inside the blob area and <= SNAP_MAX_DER, states known, reserved fields
+ * zero, and the fields snap_crl_check and snap_ocsp_check look at.
  */
 struct snapshot	*snapshot_open(const char *path, char *err, size_t errlen);
 /*
@@ -56,6 +58,37 @@ const uint8_t	*snapshot_staple_der(const struct snapshot *,
 int		 snapshot_checksum(const void *, size_t,
 		    uint8_t out[SNAP_ID_LEN]);
 
+/*
+ * One record's own fields, as the reader checks them (the writer refuses
+ * what a reader would refuse): 0, or -1 with a reason in why.  CRL: state
+ * known, reserved 0, OK names a table (table_id not all zero, count <=
+ * CRL_TABLE_MAX_ENTRIES), FAILED none (count 0, table_id all zero).
+ * OCSP: status known, revoked_at 0 and reason -1 unless REVOKED, reason
+ * -1..10.
+ */
+int		 snap_crl_check(const struct snap_crl *, char *why,
+		    size_t whylen);
+int		 snap_ocsp_check(const struct snap_ocsp *, char *why,
+		    size_t whylen);
+
+/* CRL records (layout in ipc_proto.h), found in O(log n). */
+size_t		 snapshot_ncrls(const struct snapshot *);
+const struct snap_crl *snapshot_crl_at(const struct snapshot *, size_t);
+const struct snap_crl *snapshot_crl(const struct snapshot *,
+		    const uint8_t issuer_id[SNAP_ID_LEN],
+		    const uint8_t dp_id[SNAP_ID_LEN]);
+/*
+ * All records of one issuer: their count, the first index in *first (may
+ * be NULL); O(log n).  They are snapshot_crl_at(first .. first+count-1).
+ */
+size_t		 snapshot_crls_of(const struct snapshot *,
+		    const uint8_t issuer_id[SNAP_ID_LEN], size_t *first);
+/* The OCSP status of a client certificate (SHA-256 of its DER). */
+const struct snap_ocsp *snapshot_ocsp(const struct snapshot *,
+		    const uint8_t cert_id[SNAP_ID_LEN]);
+size_t		 snapshot_nocsp(const struct snapshot *);
+const struct snap_ocsp *snapshot_ocsp_at(const struct snapshot *, size_t);
+
 /* snapshot_write.c: writing */
 struct snap_writer *snap_writer_new(void);
 void		 snap_writer_free(struct snap_writer *);
@@ -64,6 +97,11 @@ int		 snap_writer_staple(struct snap_writer *,
 		    const uint8_t cert_id[SNAP_ID_LEN], enum snap_staple_state,
 		    int64_t this_update, int64_t next_update, int64_t fetched_at,
 		    const uint8_t *der, size_t der_len);
+/* Add or replace a CRL record (key: issuer_id, dp_id); copied. */
+int		 snap_writer_crl(struct snap_writer *, const struct snap_crl *);
+/* Add or replace a client OCSP record (key: cert_id); copied. */
+int		 snap_writer_ocsp(struct snap_writer *,
+		    const struct snap_ocsp *);
 /*
  * Write the file dir/SNAP_FILE atomically (temporary file, fsync, rename,
  * fsync of dir) with this generation, mode 0644.  Returns 0 or -1 (logged

@@ -2,13 +2,14 @@
  * snapshot_write.c: the writer's side of a snapshot file (layout in
  * ipc_proto.h), used by fetcherd, the only writer.
  *
- * The writer keeps its records in memory, sorted by cert_id as they are
- * added, and each publication writes a whole new file next to the old one
- * and renames it into place: a reader never sees a half-written file, and
- * one that has the old file mapped keeps it until it switches.  The file
- * holds only the staples (a few per listener), so rewriting all of it is
- * cheap; the CRL tables, which can be large, will live in files of their
- * own and be rewritten only when they change.
+ * The writer keeps its records in memory, each kind sorted by its key as
+ * they are added, and each publication writes a whole new file next to
+ * the old one and renames it into place: a reader never sees a half-written
+ * file, and one that has the old file mapped keeps it until it switches.
+ * The file holds staples (a few per listener), one small record per CRL
+ * and one per client certificate asked about, so rewriting all of it is
+ * cheap; the revoked serials of a CRL, which can be millions, live in
+ * table files of their own (crl_table_write.c), written once.
  *
  * Publications happen at run time, so allocation failures are returned,
  * not fatal.
@@ -33,6 +34,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 /* Sections follow each other unpadded and must stay 8-byte aligned. */
 _Static_assert(sizeof(struct snap_header) % 8 == 0, "header size");
 _Static_assert(sizeof(struct snap_staple) % 8 == 0, "record size");
+_Static_assert(sizeof(struct snap_crl) % 8 == 0, "record size");
+_Static_assert(sizeof(struct snap_ocsp) % 8 == 0, "record size");
 
 #define SNAP_TMP	".snapshot.XXXXXX"
 
@@ -42,15 +45,33 @@ struct snap_wrec {
 	uint8_t			*der;
 };
 
+/*
+ * Fixed-size records that own nothing (CRL, client OCSP), kept sorted by
+ * cmp exactly as they will be written.
+ */
+struct snap_rarr {
+	uint8_t		*v;	/* n records of sz bytes */
+	size_t		 n;
+	size_t		 cap;
+	size_t		 sz;
+	int		(*cmp)(const void *, const void *);
+};
+
 struct snap_writer {
-	struct snap_wrec	*recs;	/* sorted by rec.cert_id */
+	struct snap_wrec	*recs;	/* staples, sorted by rec.cert_id */
 	size_t			 n;
 	size_t			 cap;
+	struct snap_rarr	 crls;	/* by (issuer_id, dp_id) */
+	struct snap_rarr	 ocsp;	/* by cert_id */
 };
 
 static size_t	 snap_writer_find(const struct snap_writer *,
 		    const uint8_t *, int *);
 static int	 snap_writer_grow(struct snap_writer *);
+static int	 snap_crl_order(const void *, const void *);
+static int	 snap_ocsp_order(const void *, const void *);
+static int	 snap_rarr_put(struct snap_rarr *, const void *);
+static const char *snap_hex8(const uint8_t *, char *, size_t);
 static uint8_t	*snap_image(const struct snap_writer *, const char *,
 		    uint64_t, int64_t, size_t *);
 static int	 snap_write_all(int, const uint8_t *, size_t);
@@ -62,8 +83,14 @@ snap_writer_new(void)
 {
 	struct snap_writer	*w;
 
-	if ((w = calloc(1, sizeof(*w))) == NULL)
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		log_warn("calloc");
+		return NULL;
+	}
+	w->crls.sz = sizeof(struct snap_crl);
+	w->crls.cmp = snap_crl_order;
+	w->ocsp.sz = sizeof(struct snap_ocsp);
+	w->ocsp.cmp = snap_ocsp_order;
 	return w;
 }
 
@@ -77,6 +104,8 @@ snap_writer_free(struct snap_writer *w)
 	for (i = 0; i < w->n; i++)
 		free(w->recs[i].der);
 	free(w->recs);
+	free(w->crls.v);
+	free(w->ocsp.v);
 	free(w);
 }
 
@@ -181,11 +210,115 @@ snap_writer_staple(struct snap_writer *w, const uint8_t cert_id[SNAP_ID_LEN],
 	return 0;
 }
 
+static int
+snap_crl_order(const void *a, const void *b)
+{
+	const struct snap_crl	*x = a, *y = b;
+	int			 c;
+
+	if ((c = memcmp(x->issuer_id, y->issuer_id, SNAP_ID_LEN)) != 0)
+		return c;
+	return memcmp(x->dp_id, y->dp_id, SNAP_ID_LEN);
+}
+
+static int
+snap_ocsp_order(const void *a, const void *b)
+{
+	const struct snap_ocsp	*x = a, *y = b;
+
+	return memcmp(x->cert_id, y->cert_id, SNAP_ID_LEN);
+}
+
 /*
- * The whole file image, checksum included: header, the records, then the
- * blob area.  Header and record sizes are multiples of 8, so both sections
- * start 8-byte aligned as readers require.  Returns a buffer of *lenp
- * bytes to free, or NULL logged.
+ * Add rec, or replace the record with the same key, keeping the array
+ * sorted (binary search, then one memmove).  -1 logged if out of memory;
+ * the array is then unchanged.
+ */
+static int
+snap_rarr_put(struct snap_rarr *a, const void *rec)
+{
+	uint8_t	*v;
+	size_t	 lo = 0, hi = a->n, mid, cap;
+	int	 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = a->cmp(rec, a->v + mid * a->sz);
+		if (c == 0) {
+			memcpy(a->v + mid * a->sz, rec, a->sz);
+			return 0;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (a->n == a->cap) {
+		cap = a->cap == 0 ? 16 : a->cap * 2;
+		if ((v = reallocarray(a->v, cap, a->sz)) == NULL) {
+			log_warn("reallocarray");
+			return -1;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	memmove(a->v + (lo + 1) * a->sz, a->v + lo * a->sz,
+	    (a->n - lo) * a->sz);
+	memcpy(a->v + lo * a->sz, rec, a->sz);
+	a->n++;
+	return 0;
+}
+
+/* The first 8 bytes of an id in hex, enough to tell records apart in logs. */
+static const char *
+snap_hex8(const uint8_t *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x%02x%02x%02x%02x%02x%02x%02x", id[0], id[1],
+	    id[2], id[3], id[4], id[5], id[6], id[7]);
+	return buf;
+}
+
+/*
+ * Add or replace the record of (issuer_id, dp_id).  reserved is the
+ * writer's business and is zeroed; a record the reader would refuse is
+ * refused here (-1, logged), so the mistake shows in fetcherd and not as
+ * a snapshot every broker rejects.
+ */
+int
+snap_writer_crl(struct snap_writer *w, const struct snap_crl *rec)
+{
+	struct snap_crl	 r = *rec;
+	char		 why[96], h1[20], h2[20];
+
+	r.reserved = 0;
+	if (snap_crl_check(&r, why, sizeof(why)) == -1) {
+		log_warnx("CRL record of issuer %s, dp %s: %s",
+		    snap_hex8(r.issuer_id, h1, sizeof(h1)),
+		    snap_hex8(r.dp_id, h2, sizeof(h2)), why);
+		return -1;
+	}
+	return snap_rarr_put(&w->crls, &r);
+}
+
+/* Add or replace the client OCSP record of cert_id; checked as above. */
+int
+snap_writer_ocsp(struct snap_writer *w, const struct snap_ocsp *rec)
+{
+	char	 why[96], h[20];
+
+	if (snap_ocsp_check(rec, why, sizeof(why)) == -1) {
+		log_warnx("OCSP record of certificate %s: %s",
+		    snap_hex8(rec->cert_id, h, sizeof(h)), why);
+		return -1;
+	}
+	return snap_rarr_put(&w->ocsp, rec);
+}
+
+/*
+ * The whole file image, checksum included: header, the staple, CRL and
+ * client OCSP records, then the blob area.  Header and record sizes are
+ * multiples of 8, so every section starts 8-byte aligned as readers
+ * require.  Returns a buffer of *lenp bytes to free, or NULL logged.
  */
 static uint8_t *
 snap_image(const struct snap_writer *w, const char *dir, uint64_t generation,
@@ -194,16 +327,20 @@ snap_image(const struct snap_writer *w, const char *dir, uint64_t generation,
 	struct snap_header	*h;
 	struct snap_staple	*out;
 	uint8_t			*buf, *blob;
-	uint64_t		 bloblen = 0, len;
+	uint64_t		 bloblen = 0, len, crl_off, ocsp_off, blob_off;
 	uint32_t		 off = 0;
 	size_t			 i;
 
 	for (i = 0; i < w->n; i++)
 		bloblen += w->recs[i].rec.der_len;
-	len = sizeof(*h) + (uint64_t)w->n * sizeof(*out) + bloblen;
+	crl_off = sizeof(*h) + (uint64_t)w->n * sizeof(*out);
+	ocsp_off = crl_off + (uint64_t)w->crls.n * w->crls.sz;
+	blob_off = ocsp_off + (uint64_t)w->ocsp.n * w->ocsp.sz;
+	len = blob_off + bloblen;
 	if (len > SNAP_MAX_FILE) {
-		log_warnx("%s/%s: %zu staples take %llu bytes, over the "
-		    "limit of %u", dir, SNAP_FILE, w->n,
+		log_warnx("%s/%s: %zu staples, %zu CRLs and %zu client OCSP "
+		    "records take %llu bytes, over the limit of %u", dir,
+		    SNAP_FILE, w->n, w->crls.n, w->ocsp.n,
 		    (unsigned long long)len, SNAP_MAX_FILE);
 		return NULL;
 	}
@@ -219,10 +356,19 @@ snap_image(const struct snap_writer *w, const char *dir, uint64_t generation,
 	h->generation = generation;
 	h->created = now;
 	h->file_len = len;
+	/* All below SNAP_MAX_FILE, so they fit 32 bits. */
 	h->staple_off = sizeof(*h);
 	h->n_staples = (uint32_t)w->n;
-	h->blob_off = (uint32_t)(sizeof(*h) + w->n * sizeof(*out));
+	h->crl_off = (uint32_t)crl_off;
+	h->n_crls = (uint32_t)w->crls.n;
+	h->ocsp_off = (uint32_t)ocsp_off;
+	h->n_ocsp = (uint32_t)w->ocsp.n;
+	h->blob_off = (uint32_t)blob_off;
 	h->blob_len = (uint32_t)bloblen;
+	if (w->crls.n > 0)
+		memcpy(buf + crl_off, w->crls.v, w->crls.n * w->crls.sz);
+	if (w->ocsp.n > 0)
+		memcpy(buf + ocsp_off, w->ocsp.v, w->ocsp.n * w->ocsp.sz);
 
 	out = (struct snap_staple *)(buf + h->staple_off);
 	blob = buf + h->blob_off;
@@ -346,9 +492,10 @@ snap_writer_publish(struct snap_writer *w, const char *dir,
 	rc = snap_write_file(dir, buf, len);
 	free(buf);
 	if (rc == 0)
-		log_debug("%s/%s: generation %llu, %zu staples, %zu bytes",
-		    dir, SNAP_FILE, (unsigned long long)generation, w->n,
-		    len);
+		log_debug("%s/%s: generation %llu, %zu staples, %zu CRLs, "
+		    "%zu client OCSP, %zu bytes", dir, SNAP_FILE,
+		    (unsigned long long)generation, w->n, w->crls.n,
+		    w->ocsp.n, len);
 	return rc;
 }
 

@@ -5,9 +5,11 @@
  * The fuzz build defines FUZZING, which makes the reader skip the
  * checksum comparison (see snap_validate), so that mutated inputs reach
  * the structure checks.  A snapshot the reader accepts must then be safe
- * to use: every record is found again by its id, in strictly increasing
- * order, and every DER is read in full, all from a buffer of exactly the
- * input's size so that ASan sees any read past its end.
+ * to use: every record of the three kinds is found again by its key, in
+ * strictly increasing order, the records of an issuer are exactly the run
+ * snapshot_crls_of() reports, and every DER is read in full, all from a
+ * buffer of exactly the input's size so that ASan sees any read past its
+ * end.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,11 +21,13 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static void	 check_records(const struct snapshot *);
+static void	 check_staples(const struct snapshot *);
+static void	 check_crls(const struct snapshot *);
+static void	 check_ocsps(const struct snapshot *);
 static void	 check_lookup(const struct snapshot *, const uint8_t *);
 
 static void
-check_records(const struct snapshot *s)
+check_staples(const struct snapshot *s)
 {
 	const struct snap_staple	*r, *prev = NULL;
 	const uint8_t			*der;
@@ -55,13 +59,81 @@ check_records(const struct snapshot *s)
 	(void)sink;
 }
 
-/* An id taken from the input: found only if some record has it. */
+/*
+ * Every CRL record: found by its key, sorted, valid, and inside the run
+ * of its issuer, which holds that issuer's records and no other.
+ */
+static void
+check_crls(const struct snapshot *s)
+{
+	const struct snap_crl	*r, *prev = NULL;
+	char			 why[128];
+	size_t			 n, i, k, first, cnt;
+
+	n = snapshot_ncrls(s);
+	CHECK(snapshot_crl_at(s, n) == NULL);
+	for (i = 0; i < n; i++) {
+		CHECK((r = snapshot_crl_at(s, i)) != NULL);
+		CHECK(snapshot_crl(s, r->issuer_id, r->dp_id) == r);
+		CHECK(snap_crl_check(r, why, sizeof(why)) == 0);
+		if (prev != NULL)
+			CHECK(memcmp(prev, r, 2 * SNAP_ID_LEN) < 0);
+		if (r->state == SNAP_CRL_FAILED)
+			CHECK(r->count == 0);
+		else
+			CHECK(r->state == SNAP_CRL_OK &&
+			    r->count <= CRL_TABLE_MAX_ENTRIES);
+		cnt = snapshot_crls_of(s, r->issuer_id, &first);
+		CHECK(cnt > 0 && first <= i && i < first + cnt &&
+		    first + cnt <= n);
+		for (k = first; k < first + cnt; k++)
+			CHECK(memcmp(snapshot_crl_at(s, k)->issuer_id,
+			    r->issuer_id, SNAP_ID_LEN) == 0);
+		if (first > 0)
+			CHECK(memcmp(snapshot_crl_at(s, first - 1)->issuer_id,
+			    r->issuer_id, SNAP_ID_LEN) < 0);
+		if (first + cnt < n)
+			CHECK(memcmp(snapshot_crl_at(s, first + cnt)->issuer_id,
+			    r->issuer_id, SNAP_ID_LEN) > 0);
+		prev = r;
+	}
+}
+
+static void
+check_ocsps(const struct snapshot *s)
+{
+	const struct snap_ocsp	*r, *prev = NULL;
+	char			 why[128];
+	size_t			 n, i;
+
+	n = snapshot_nocsp(s);
+	CHECK(snapshot_ocsp_at(s, n) == NULL);
+	for (i = 0; i < n; i++) {
+		CHECK((r = snapshot_ocsp_at(s, i)) != NULL);
+		CHECK(snapshot_ocsp(s, r->cert_id) == r);
+		CHECK(snap_ocsp_check(r, why, sizeof(why)) == 0);
+		if (prev != NULL)
+			CHECK(memcmp(prev->cert_id, r->cert_id,
+			    SNAP_ID_LEN) < 0);
+		if (r->status != SNAP_OCSP_REVOKED)
+			CHECK(r->revoked_at == 0 && r->reason == -1);
+		prev = r;
+	}
+}
+
+/*
+ * An id taken from the input, looked up as each kind of key: found only
+ * if some record has it, the same answer a linear scan gives.
+ */
 static void
 check_lookup(const struct snapshot *s, const uint8_t *id)
 {
 	const struct snap_staple	*r;
-	size_t				 i, n;
-	int				 present = 0;
+	const struct snap_crl		*c;
+	const struct snap_ocsp		*o;
+	size_t				 i, n, first, cnt, by_issuer = 0;
+	int				 present = 0, crl_present = 0;
+	int				 ocsp_present = 0;
 
 	n = snapshot_nstaples(s);
 	for (i = 0; i < n; i++)
@@ -72,6 +144,29 @@ check_lookup(const struct snapshot *s, const uint8_t *id)
 	CHECK((r != NULL) == present);
 	if (r != NULL)
 		CHECK(memcmp(r->cert_id, id, SNAP_ID_LEN) == 0);
+
+	/* As an issuer, and as (issuer, dp) with the id twice. */
+	n = snapshot_ncrls(s);
+	for (i = 0; i < n; i++) {
+		c = snapshot_crl_at(s, i);
+		if (memcmp(c->issuer_id, id, SNAP_ID_LEN) != 0)
+			continue;
+		by_issuer++;
+		if (memcmp(c->dp_id, id, SNAP_ID_LEN) == 0)
+			crl_present = 1;
+	}
+	cnt = snapshot_crls_of(s, id, &first);
+	CHECK(cnt == by_issuer && first <= n);
+	c = snapshot_crl(s, id, id);
+	CHECK((c != NULL) == crl_present);
+
+	n = snapshot_nocsp(s);
+	for (i = 0; i < n; i++)
+		if (memcmp(snapshot_ocsp_at(s, i)->cert_id, id,
+		    SNAP_ID_LEN) == 0)
+			ocsp_present = 1;
+	o = snapshot_ocsp(s, id);
+	CHECK((o != NULL) == ocsp_present);
 }
 
 int
@@ -91,10 +186,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (s == NULL) {
 		CHECK(err[0] != '\0' && strchr(err, '\n') == NULL);
 	} else {
-		check_records(s);
+		check_staples(s);
+		check_crls(s);
+		check_ocsps(s);
 		/* The last 32 bytes: often a record's id, often not. */
 		memcpy(id, data + size - SNAP_ID_LEN, SNAP_ID_LEN);
 		check_lookup(s, id);
+		/* The first record's keys, when there is one. */
+		if (snapshot_ncrls(s) > 0)
+			check_lookup(s, snapshot_crl_at(s, 0)->issuer_id);
+		if (snapshot_nocsp(s) > 0)
+			check_lookup(s, snapshot_ocsp_at(s, 0)->cert_id);
 		memset(id, 0, sizeof(id));
 		check_lookup(s, id);
 		memset(id, 0xff, sizeof(id));

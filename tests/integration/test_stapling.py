@@ -2,54 +2,17 @@
 etc/demo-responder.py), staplemq-fetcherd fetching and verifying, the
 snapshot, and staplemq-broker stapling what `openssl s_client -status`
 sees."""
-import json
 import os
 import re
 import signal
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
 from conftest import (BUILD, ROOT, free_port, listener_block, run, timeout,
                       wait_port)
-
-
-class Responder:
-    """The demo responder for one PKI, on 127.0.0.1:port."""
-
-    def __init__(self, pki, port, logpath):
-        self.pki, self.port = pki, port
-        self.log = open(logpath, "ab")
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", str(ROOT / "etc/demo-responder.py"),
-             "--pki", str(pki), "--port", str(port)],
-            stdout=self.log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
-        assert wait_port(port, 10), "responder did not start"
-
-    def control(self, **kw):
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/_control",
-            data=json.dumps(kw).encode(), method="POST")
-        with urllib.request.urlopen(req, timeout=5) as r:
-            assert r.status == 200
-
-    def stats(self):
-        with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.port}/_stats", timeout=5) as r:
-            return json.loads(r.read())
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout(10))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+from responder import Responder
 
 
 @pytest.fixture

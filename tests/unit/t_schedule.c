@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -228,6 +229,106 @@ t_cache_headers(void **state)
 	}
 }
 
+static void
+t_crl_refresh(void **state)
+{
+	static const struct {
+		const char	*what;
+		int64_t		 next_update, refresh;
+		uint32_t	 rnd;
+		int64_t		 want;		/* minus N */
+	} tab[] = {
+		{ "7 days, refresh 15m", N + 7 * D, 15 * M, 0, 15 * M },
+		{ "7 days, refresh 15m, jitter", N + 7 * D, 15 * M, RMAX,
+		    15 * M - MOST_JITTER(15 * M) },
+		{ "no nextUpdate", 0, 15 * M, 0, 15 * M },
+		{ "no nextUpdate, jitter", 0, 15 * M, RMAX,
+		    15 * M - MOST_JITTER(15 * M) },
+		{ "nextUpdate first", N + 5 * M, 15 * M, 0, 5 * M },
+		{ "nextUpdate first, spread", N + 5 * M, 15 * M, RMAX,
+		    5 * M + SCHED_CRL_SPREAD_MS - 1 },
+		{ "nextUpdate with refresh", N + 15 * M, 15 * M, 0, 15 * M },
+		{ "nextUpdate just after jittered refresh", N + 15 * M - 1,
+		    15 * M, RMAX, 15 * M - MOST_JITTER(15 * M) },
+		{ "nextUpdate in 1s: minimum interval", N + S, 15 * M, 0,
+		    SCHED_MIN_INTERVAL_MS },
+		{ "nextUpdate now: issuer late", N, 15 * M, 0,
+		    SCHED_CRL_LATE_MS },
+		{ "nextUpdate passed: issuer late", N - D, 15 * M, RMAX,
+		    SCHED_CRL_LATE_MS },
+		{ "late, short refresh wins", N - D, 30 * S, 0, 30 * S },
+		{ "refresh 0", N + D, 0, 0, SCHED_MIN_INTERVAL_MS },
+		{ "refresh negative", 0, -H, 0, SCHED_MIN_INTERVAL_MS },
+		{ "refresh 1d, nextUpdate 1h", N + H, D, 0, H },
+	};
+	size_t i;
+	int64_t got;
+
+	(void)state;
+	for (i = 0; i < NITEMS(tab); i++) {
+		got = sched_crl_refresh(N, tab[i].next_update, tab[i].refresh,
+		    tab[i].rnd);
+		if (got != N + tab[i].want)
+			fail_msg("%s: now+%lld, want now+%lld", tab[i].what,
+			    (long long)(got - N), (long long)tab[i].want);
+	}
+}
+
+/* Whatever rnd is: between the jittered interval and nextUpdate + spread. */
+static void
+t_crl_refresh_bounds(void **state)
+{
+	uint32_t rnd = 777;
+	int64_t got;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 10000; i++) {
+		rnd = rnd * 1664525 + 1013904223;
+		got = sched_crl_refresh(N, N + 7 * D, 15 * M, rnd);
+		assert_true(got > N + 15 * M - 15 * M / SCHED_JITTER_DIV &&
+		    got <= N + 15 * M);
+		got = sched_crl_refresh(N, N + 2 * M, 15 * M, rnd);
+		assert_true(got >= N + 2 * M &&
+		    got < N + 2 * M + SCHED_CRL_SPREAD_MS);
+	}
+}
+
+static void
+t_bucket(void **state)
+{
+	struct sched_bucket b = { 0, 0 };
+	int i, n;
+
+	(void)state;
+	/* Starts full: burst at once, then nothing. */
+	for (i = 0; i < 10; i++)
+		assert_int_equal(sched_bucket_take(&b, N, 2, 10), 1);
+	assert_int_equal(sched_bucket_take(&b, N, 2, 10), 0);
+	/* 2 a second: one every 500 ms. */
+	assert_int_equal(sched_bucket_take(&b, N + 499, 2, 10), 0);
+	assert_int_equal(sched_bucket_take(&b, N + 500, 2, 10), 1);
+	assert_int_equal(sched_bucket_take(&b, N + 500, 2, 10), 0);
+	/* A long pause refills to burst, no more. */
+	for (n = 0; sched_bucket_take(&b, N + D, 2, 10) == 1; n++)
+		assert_true(n < 100);
+	assert_int_equal(n, 10);
+	/* The clock going back adds nothing and loses nothing. */
+	assert_int_equal(sched_bucket_take(&b, N, 2, 10), 0);
+	assert_int_equal(sched_bucket_take(&b, N + D + 500, 2, 10), 1);
+	/* Nonsense rates and bursts act as 1. */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(sched_bucket_take(&b, N, 0, 0), 1);
+	assert_int_equal(sched_bucket_take(&b, N + 999, 0, 0), 0);
+	assert_int_equal(sched_bucket_take(&b, N + 1000, 0, 0), 1);
+	/* Huge pauses and rates do not overflow. */
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(sched_bucket_take(&b, 1, 100000, 500000), 1);
+	assert_int_equal(sched_bucket_take(&b, INT64_MAX / 2, 100000,
+	    500000), 1);
+	assert_true(b.milli == 500000 * INT64_C(1000) - 1000);
+}
+
 int
 main(void)
 {
@@ -237,6 +338,9 @@ main(void)
 		cmocka_unit_test(t_backoff),
 		cmocka_unit_test(t_backoff_monotonic),
 		cmocka_unit_test(t_cache_headers),
+		cmocka_unit_test(t_crl_refresh),
+		cmocka_unit_test(t_crl_refresh_bounds),
+		cmocka_unit_test(t_bucket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * t_snapshot.c: snapshot files written by snap_writer and read back by
- * snapshot_open and snapshot_from_buffer: round trips, lookups, atomic
- * publication, and every kind of damaged file refused with its reason.
+ * snapshot_open and snapshot_from_buffer: round trips and lookups of the
+ * three kinds of records (staples, CRLs, client OCSP), atomic publication,
+ * and every kind of damaged file refused with its reason.
  *
  * A damaged header field is resealed (checksum recomputed) so that the
  * check for that field, not the checksum, is what refuses it.  Every
@@ -36,13 +37,21 @@
 #define HDR(b)		((struct snap_header *)(void *)(b))
 #define REC(b, i)	((struct snap_staple *)(void *)((b) + \
 			    HDR(b)->staple_off) + (i))
+#define CRL(b, i)	((struct snap_crl *)(void *)((b) + \
+			    HDR(b)->crl_off) + (i))
+#define OCSP(b, i)	((struct snap_ocsp *)(void *)((b) + \
+			    HDR(b)->ocsp_off) + (i))
+#define NISSUERS	40	/* issuer i has 1 + i % 4 distribution points */
 
 static char	 tmpdir[] = "/tmp/t_snapshot.XXXXXX";
 static char	 snap_path[PATH_MAX];	/* tmpdir/snapshot */
 static char	 bad_path[PATH_MAX];	/* where refused images go */
 static char	 log_path[PATH_MAX];	/* stderr while capturing */
 
-/* A valid 3-record image the damage tests start from. */
+/*
+ * A valid image the damage tests start from: 3 staples, 3 CRL records (two
+ * of one issuer), 2 client OCSP records.
+ */
 static uint8_t	*base;
 static size_t	 base_len;
 
@@ -171,6 +180,150 @@ publish_n(const char *dir, int n, uint64_t gen)
 	snap_writer_free(w);
 }
 
+/* --- making CRL and client OCSP records ---------------------------------- */
+
+static void
+make_named_id(const char *prefix, int i, int j, uint8_t id[SNAP_ID_LEN])
+{
+	char	 name[64];
+
+	snprintf(name, sizeof(name), "%s-%d-%d", prefix, i, j);
+	snap_cert_id((const uint8_t *)name, strlen(name), id);
+}
+
+static int
+ndps_of(int issuer)
+{
+	return 1 + issuer % 4;
+}
+
+/* CRL record (issuer i, distribution point j) as the round trips expect. */
+static struct snap_crl
+make_crl(int i, int j)
+{
+	struct snap_crl	 c;
+
+	memset(&c, 0, sizeof(c));
+	make_named_id("issuer", i, 0, c.issuer_id);
+	make_named_id("dp", i, j, c.dp_id);
+	c.fetched_at = NOW - j;
+	if ((i + j) % 3 == 2) {
+		c.state = SNAP_CRL_FAILED;
+		return c;
+	}
+	c.state = SNAP_CRL_OK;
+	c.this_update = NOW - 100 * i;
+	c.next_update = j == 1 ? 0 : NOW + 100 * j;
+	c.count = (uint64_t)i * 1000 + (uint64_t)j;
+	make_named_id("table", i, j, c.table_id);
+	return c;
+}
+
+static void
+check_crl(const struct snapshot *s, int i, int j)
+{
+	const struct snap_crl	*r;
+	struct snap_crl		 c = make_crl(i, j);
+
+	if ((r = snapshot_crl(s, c.issuer_id, c.dp_id)) == NULL)
+		fail_msg("CRL record %d/%d not found", i, j);
+	assert_memory_equal(r, &c, sizeof(c));
+}
+
+/* Issuers 0..nissuers-1 with their distribution points, in random order. */
+static void
+add_crls(struct snap_writer *w, int nissuers)
+{
+	struct snap_crl	 c;
+	int		*order, n = 0, i, j, k, t;
+
+	assert_non_null(order = malloc(sizeof(*order) * 4 *
+	    (size_t)(nissuers + 1)));
+	for (i = 0; i < nissuers; i++)
+		for (j = 0; j < ndps_of(i); j++)
+			order[n++] = i * 4 + j;
+	srand(7);
+	for (k = n - 1; k > 0; k--) {
+		j = rand() % (k + 1);
+		t = order[k];
+		order[k] = order[j];
+		order[j] = t;
+	}
+	for (k = 0; k < n; k++) {
+		c = make_crl(order[k] / 4, order[k] % 4);
+		assert_int_equal(snap_writer_crl(w, &c), 0);
+	}
+	free(order);
+}
+
+static int
+ncrls_of(int nissuers)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < nissuers; i++)
+		n += ndps_of(i);
+	return n;
+}
+
+/* Client OCSP record i: the four statuses in turn, every reason. */
+static struct snap_ocsp
+make_ocsp(int i)
+{
+	struct snap_ocsp	 o;
+
+	memset(&o, 0, sizeof(o));
+	make_named_id("client", i, 0, o.cert_id);
+	o.status = SNAP_OCSP_GOOD + i % 4;
+	o.this_update = NOW - i;
+	o.next_update = NOW + 3600 + i;
+	o.expires = NOW + 600 + i;
+	o.reason = -1;
+	if (o.status == SNAP_OCSP_REVOKED) {
+		o.revoked_at = NOW - 86400 - i;
+		o.reason = (i / 4) % 12 - 1;
+	}
+	return o;
+}
+
+static void
+check_ocsp(const struct snapshot *s, int i)
+{
+	const struct snap_ocsp	*r;
+	struct snap_ocsp	 o = make_ocsp(i);
+
+	if ((r = snapshot_ocsp(s, o.cert_id)) == NULL)
+		fail_msg("OCSP record %d not found", i);
+	assert_memory_equal(r, &o, sizeof(o));
+}
+
+static void
+add_ocsps(struct snap_writer *w, int n)
+{
+	struct snap_ocsp	 o;
+	int			 i;
+
+	/* Backwards: every insertion lands at the front. */
+	for (i = n - 1; i >= 0; i--) {
+		o = make_ocsp(i);
+		assert_int_equal(snap_writer_ocsp(w, &o), 0);
+	}
+}
+
+/* Staples 0..n-1, CRLs of nissuers issuers and nocsp client records. */
+static void
+publish_mixed(const char *dir, int n, int nissuers, int nocsp, uint64_t gen)
+{
+	struct snap_writer	*w;
+
+	assert_non_null(w = snap_writer_new());
+	add_shuffled(w, n);
+	add_crls(w, nissuers);
+	add_ocsps(w, nocsp);
+	assert_int_equal(snap_writer_publish(w, dir, gen, NOW), 0);
+	snap_writer_free(w);
+}
+
 static uint8_t *
 read_all(const char *path, size_t *len)
 {
@@ -269,6 +422,20 @@ expect_bad_sealed(uint8_t *b, const char *why)
 	free(b);
 }
 
+/* Reseal b, expect it accepted, free it. */
+static void
+expect_ok_sealed(uint8_t *b)
+{
+	struct snapshot	*s;
+	char		 err[256];
+
+	reseal(b, base_len);
+	if ((s = snapshot_from_buffer(b, base_len, err, sizeof(err))) == NULL)
+		fail_msg("refused: %s", err);
+	snapshot_close(s);
+	free(b);
+}
+
 static int
 count_temp_files(const char *dir)
 {
@@ -320,6 +487,8 @@ static int
 setup(void **state)
 {
 	struct snap_writer	*w;
+	struct snap_crl		 c;
+	struct snap_ocsp	 o;
 	uint8_t			 id[SNAP_ID_LEN], der[300];
 	size_t			 i;
 
@@ -341,6 +510,36 @@ setup(void **state)
 	snap_writer_staple(w, id, SNAP_STAPLE_FAILED, 0, 0, 3, NULL, 0);
 	memset(id, 0x30, sizeof(id));
 	snap_writer_staple(w, id, SNAP_STAPLE_GOOD, 1, 2, 3, der + 200, 100);
+	/* CRLs: (0x40, 0x01) OK, (0x40, 0x02) FAILED, (0x50, 0x01) OK. */
+	memset(&c, 0, sizeof(c));
+	memset(c.issuer_id, 0x40, SNAP_ID_LEN);
+	memset(c.dp_id, 0x01, SNAP_ID_LEN);
+	memset(c.table_id, 0xaa, SNAP_ID_LEN);
+	c.state = SNAP_CRL_OK;
+	c.count = 10;
+	c.this_update = 1;
+	c.next_update = 2;
+	c.fetched_at = 3;
+	snap_writer_crl(w, &c);
+	memset(c.issuer_id, 0x50, SNAP_ID_LEN);
+	snap_writer_crl(w, &c);
+	memset(c.issuer_id, 0x40, SNAP_ID_LEN);
+	memset(c.dp_id, 0x02, SNAP_ID_LEN);
+	memset(c.table_id, 0, SNAP_ID_LEN);
+	c.state = SNAP_CRL_FAILED;
+	c.count = 0;
+	snap_writer_crl(w, &c);
+	/* Client OCSP: 0x60 GOOD, 0x70 REVOKED (keyCompromise). */
+	memset(&o, 0, sizeof(o));
+	memset(o.cert_id, 0x60, SNAP_ID_LEN);
+	o.status = SNAP_OCSP_GOOD;
+	o.reason = -1;
+	snap_writer_ocsp(w, &o);
+	memset(o.cert_id, 0x70, SNAP_ID_LEN);
+	o.status = SNAP_OCSP_REVOKED;
+	o.revoked_at = NOW - 10;
+	o.reason = 1;
+	snap_writer_ocsp(w, &o);
 	if (snap_writer_publish(w, tmpdir, 5, NOW) == -1)
 		return -1;
 	snap_writer_free(w);
@@ -383,6 +582,13 @@ t_empty(void **state)
 	assert_null(snapshot_staple_at(s, 0));
 	make_id(0, id);
 	assert_null(snapshot_staple(s, id));
+	assert_int_equal(snapshot_ncrls(s), 0);
+	assert_null(snapshot_crl_at(s, 0));
+	assert_null(snapshot_crl(s, id, id));
+	assert_int_equal(snapshot_crls_of(s, id, NULL), 0);
+	assert_int_equal(snapshot_nocsp(s), 0);
+	assert_null(snapshot_ocsp_at(s, 0));
+	assert_null(snapshot_ocsp(s, id));
 	snapshot_close(s);
 	unlink(snap_path);
 }
@@ -495,7 +701,7 @@ t_header_values(void **state)
 	size_t			 len;
 
 	(void)state;
-	publish_n(tmpdir, 10, 123456789012ULL);
+	publish_mixed(tmpdir, 10, 5, 7, 123456789012ULL);
 	b = read_all(snap_path, &len);
 	h = HDR(b);
 	assert_memory_equal(h->magic, SNAP_MAGIC, 8);
@@ -504,11 +710,21 @@ t_header_values(void **state)
 	assert_int_equal(h->generation, 123456789012ULL);
 	assert_int_equal(h->created, NOW);
 	assert_int_equal(h->file_len, len);
-	assert_int_equal(h->staple_off % 8, 0);
-	assert_int_equal(h->blob_off % 8, 0);
+	/* Header, staples, CRLs, client OCSP, blob: back to back. */
 	assert_int_equal(h->n_staples, 10);
-	assert_int_equal(h->reserved_off, 0);
-	assert_int_equal(h->n_reserved, 0);
+	assert_int_equal(h->n_crls, ncrls_of(5));
+	assert_int_equal(h->n_ocsp, 7);
+	assert_int_equal(h->staple_off, sizeof(*h));
+	assert_int_equal(h->crl_off, h->staple_off +
+	    10 * sizeof(struct snap_staple));
+	assert_int_equal(h->ocsp_off, h->crl_off +
+	    h->n_crls * sizeof(struct snap_crl));
+	assert_int_equal(h->blob_off, h->ocsp_off +
+	    7 * sizeof(struct snap_ocsp));
+	assert_int_equal(h->staple_off % 8, 0);
+	assert_int_equal(h->crl_off % 8, 0);
+	assert_int_equal(h->ocsp_off % 8, 0);
+	assert_int_equal(h->blob_off % 8, 0);
 	assert_int_equal(h->blob_off + h->blob_len, len);
 	free(b);
 	unlink(snap_path);
@@ -545,6 +761,356 @@ t_writer_refuses(void **state)
 	snap_writer_free(NULL);
 	snapshot_close(NULL);
 	free(big);
+}
+
+/* --- CRL and client OCSP records ----------------------------------------- */
+
+/*
+ * NISSUERS issuers with 1 to 4 distribution points each, added in random
+ * order: sorted by (issuer, dp), every record found, misses missed.
+ */
+static void
+t_crl_round_trip(void **state)
+{
+	const struct snap_crl	*a, *b;
+	struct snapshot		*s;
+	struct snap_crl		 c;
+	size_t			 i, n = (size_t)ncrls_of(NISSUERS);
+	int			 k, j;
+
+	(void)state;
+	publish_mixed(tmpdir, 3, NISSUERS, 0, 9);
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_nstaples(s), 3);
+	assert_int_equal(snapshot_ncrls(s), n);
+	assert_int_equal(snapshot_nocsp(s), 0);
+	for (i = 1; i < n; i++) {
+		a = snapshot_crl_at(s, i - 1);
+		b = snapshot_crl_at(s, i);
+		assert_true(memcmp(a, b, 2 * SNAP_ID_LEN) < 0);
+	}
+	assert_null(snapshot_crl_at(s, n));
+	assert_null(snapshot_crl_at(s, SIZE_MAX));
+	for (k = 0; k < NISSUERS; k++)
+		for (j = 0; j < ndps_of(k); j++)
+			check_crl(s, k, j);
+	/* The record found is the one in the array, not a copy. */
+	for (i = 0; i < n; i++) {
+		a = snapshot_crl_at(s, i);
+		assert_ptr_equal(snapshot_crl(s, a->issuer_id, a->dp_id), a);
+	}
+	/* A known issuer with an unknown dp, and the other way round. */
+	for (k = 0; k < NISSUERS; k++) {
+		c = make_crl(k, ndps_of(k));
+		assert_null(snapshot_crl(s, c.issuer_id, c.dp_id));
+		c = make_crl(k + NISSUERS, 0);
+		assert_null(snapshot_crl(s, c.issuer_id, c.dp_id));
+		/* The dp of one issuer is not the dp of another. */
+		c = make_crl(k, 0);
+		make_named_id("issuer", (k + 1) % NISSUERS, 0, c.issuer_id);
+		assert_null(snapshot_crl(s, c.issuer_id, c.dp_id));
+	}
+	memset(&c, 0, sizeof(c));
+	assert_null(snapshot_crl(s, c.issuer_id, c.dp_id));
+	memset(&c, 0xff, sizeof(c));
+	assert_null(snapshot_crl(s, c.issuer_id, c.dp_id));
+	snapshot_close(s);
+	unlink(snap_path);
+}
+
+/* All the distribution points of one issuer, and only those. */
+static void
+t_crls_of(void **state)
+{
+	const struct snap_crl	*r;
+	struct snapshot		*s;
+	struct snap_crl		 c;
+	uint8_t			 id[SNAP_ID_LEN];
+	size_t			 first, n, i, total = 0;
+	int			 k, j, seen;
+
+	(void)state;
+	publish_mixed(tmpdir, 0, NISSUERS, 0, 9);
+	s = open_ok(snap_path);
+	for (k = 0; k < NISSUERS; k++) {
+		c = make_crl(k, 0);
+		first = SIZE_MAX;
+		n = snapshot_crls_of(s, c.issuer_id, &first);
+		assert_int_equal(n, ndps_of(k));
+		total += n;
+		/* The run is bounded by other issuers (or the ends). */
+		if (first > 0)
+			assert_true(memcmp(snapshot_crl_at(s, first - 1)->
+			    issuer_id, c.issuer_id, SNAP_ID_LEN) < 0);
+		if (first + n < snapshot_ncrls(s))
+			assert_true(memcmp(snapshot_crl_at(s, first + n)->
+			    issuer_id, c.issuer_id, SNAP_ID_LEN) > 0);
+		/* Each of the issuer's dps exactly once, sorted by dp. */
+		for (j = 0; j < ndps_of(k); j++) {
+			c = make_crl(k, j);
+			seen = 0;
+			for (i = first; i < first + n; i++) {
+				r = snapshot_crl_at(s, i);
+				assert_memory_equal(r->issuer_id, c.issuer_id,
+				    SNAP_ID_LEN);
+				if (i > first)
+					assert_true(memcmp(r[-1].dp_id,
+					    r->dp_id, SNAP_ID_LEN) < 0);
+				if (memcmp(r->dp_id, c.dp_id, SNAP_ID_LEN) == 0)
+					seen++;
+			}
+			assert_int_equal(seen, 1);
+		}
+		/* first may be NULL. */
+		assert_int_equal(snapshot_crls_of(s, c.issuer_id, NULL),
+		    ndps_of(k));
+	}
+	assert_int_equal(total, snapshot_ncrls(s));
+	/* Unknown issuers: none, first where one would be. */
+	for (k = NISSUERS; k < 2 * NISSUERS; k++) {
+		make_named_id("issuer", k, 0, id);
+		assert_int_equal(snapshot_crls_of(s, id, &first), 0);
+		assert_true(first <= snapshot_ncrls(s));
+		if (first > 0)
+			assert_true(memcmp(snapshot_crl_at(s, first - 1)->
+			    issuer_id, id, SNAP_ID_LEN) < 0);
+		if (first < snapshot_ncrls(s))
+			assert_true(memcmp(snapshot_crl_at(s, first)->
+			    issuer_id, id, SNAP_ID_LEN) > 0);
+	}
+	memset(id, 0, sizeof(id));
+	assert_int_equal(snapshot_crls_of(s, id, &first), 0);
+	assert_int_equal(first, 0);
+	memset(id, 0xff, sizeof(id));
+	assert_int_equal(snapshot_crls_of(s, id, &first), 0);
+	assert_int_equal(first, snapshot_ncrls(s));
+	snapshot_close(s);
+	unlink(snap_path);
+}
+
+/* Issuers whose ids differ only in their last byte, at both ends. */
+static void
+t_crls_of_edges(void **state)
+{
+	struct snap_writer	*w;
+	struct snapshot		*s;
+	struct snap_crl		 c;
+	uint8_t			 id[SNAP_ID_LEN];
+	size_t			 first;
+	int			 k, j;
+
+	(void)state;
+	assert_non_null(w = snap_writer_new());
+	memset(&c, 0, sizeof(c));
+	c.state = SNAP_CRL_FAILED;
+	/* Issuers 00..00, 00..01, 00..02 and ff..ff, 3 dps each. */
+	for (k = 0; k < 4; k++)
+		for (j = 2; j >= 0; j--) {
+			memset(c.issuer_id, k == 3 ? 0xff : 0, SNAP_ID_LEN);
+			if (k < 3)
+				c.issuer_id[SNAP_ID_LEN - 1] = (uint8_t)k;
+			memset(c.dp_id, 0, SNAP_ID_LEN);
+			c.dp_id[0] = (uint8_t)(j * 0x7f);
+			assert_int_equal(snap_writer_crl(w, &c), 0);
+		}
+	assert_int_equal(snap_writer_publish(w, tmpdir, 1, NOW), 0);
+	snap_writer_free(w);
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_ncrls(s), 12);
+	for (k = 0; k < 4; k++) {
+		memset(id, k == 3 ? 0xff : 0, SNAP_ID_LEN);
+		if (k < 3)
+			id[SNAP_ID_LEN - 1] = (uint8_t)k;
+		assert_int_equal(snapshot_crls_of(s, id, &first), 3);
+		assert_int_equal(first, 3 * (size_t)k);
+		assert_int_equal(snapshot_crl_at(s, first)->dp_id[0], 0);
+		assert_int_equal(snapshot_crl_at(s, first + 2)->dp_id[0], 0xfe);
+	}
+	id[0] = 0x80;
+	assert_int_equal(snapshot_crls_of(s, id, &first), 0);
+	assert_int_equal(first, 9);
+	snapshot_close(s);
+	unlink(snap_path);
+
+	/* With no CRL record at all. */
+	publish_mixed(tmpdir, 2, 0, 2, 2);
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_ncrls(s), 0);
+	assert_null(snapshot_crl_at(s, 0));
+	first = 5;
+	assert_int_equal(snapshot_crls_of(s, id, &first), 0);
+	assert_int_equal(first, 0);
+	assert_null(snapshot_crl(s, id, id));
+	snapshot_close(s);
+	unlink(snap_path);
+}
+
+static void
+t_ocsp_round_trip(void **state)
+{
+	const struct snap_ocsp	*a, *b;
+	struct snapshot		*s;
+	uint8_t			 id[SNAP_ID_LEN];
+	size_t			 i;
+
+	(void)state;
+	publish_mixed(tmpdir, 5, 2, NMANY, 4);
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_nstaples(s), 5);
+	assert_int_equal(snapshot_ncrls(s), ncrls_of(2));
+	assert_int_equal(snapshot_nocsp(s), NMANY);
+	for (i = 1; i < NMANY; i++) {
+		a = snapshot_ocsp_at(s, i - 1);
+		b = snapshot_ocsp_at(s, i);
+		assert_true(memcmp(a->cert_id, b->cert_id, SNAP_ID_LEN) < 0);
+	}
+	assert_null(snapshot_ocsp_at(s, NMANY));
+	for (i = 0; i < NMANY; i++)
+		check_ocsp(s, (int)i);
+	for (i = 0; i < 5; i++)
+		check_rec(s, (int)i);
+	check_crl(s, 1, 1);
+	/* Misses, and staple ids are not client ids. */
+	for (i = NMANY; i < 2 * NMANY; i++) {
+		make_named_id("client", (int)i, 0, id);
+		assert_null(snapshot_ocsp(s, id));
+	}
+	make_id(0, id);
+	assert_null(snapshot_ocsp(s, id));
+	memset(id, 0, sizeof(id));
+	assert_null(snapshot_ocsp(s, id));
+	memset(id, 0xff, sizeof(id));
+	assert_null(snapshot_ocsp(s, id));
+	snapshot_close(s);
+	unlink(snap_path);
+}
+
+/* Add or replace, for both kinds: the last value of a key wins. */
+static void
+t_records_replace(void **state)
+{
+	const struct snap_crl	*rc;
+	const struct snap_ocsp	*ro;
+	struct snap_writer	*w;
+	struct snapshot		*s;
+	struct snap_crl		 c;
+	struct snap_ocsp	 o;
+
+	(void)state;
+	assert_non_null(w = snap_writer_new());
+	add_crls(w, 3);
+	add_ocsps(w, 3);
+	/* The same key again: FAILED becomes OK, GOOD becomes REVOKED. */
+	c = make_crl(1, 1);
+	assert_int_equal(c.state, SNAP_CRL_FAILED);
+	c.state = SNAP_CRL_OK;
+	c.count = 77;
+	memset(c.table_id, 0x77, SNAP_ID_LEN);
+	c.reserved = 5;		/* zeroed by the writer */
+	assert_int_equal(snap_writer_crl(w, &c), 0);
+	o = make_ocsp(0);
+	assert_int_equal(o.status, SNAP_OCSP_GOOD);
+	o.status = SNAP_OCSP_REVOKED;
+	o.revoked_at = 12345;
+	o.reason = 4;
+	assert_int_equal(snap_writer_ocsp(w, &o), 0);
+	assert_int_equal(snap_writer_publish(w, tmpdir, 1, NOW), 0);
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_ncrls(s), ncrls_of(3));
+	assert_int_equal(snapshot_nocsp(s), 3);
+	assert_non_null(rc = snapshot_crl(s, c.issuer_id, c.dp_id));
+	assert_int_equal(rc->state, SNAP_CRL_OK);
+	assert_int_equal(rc->count, 77);
+	assert_int_equal(rc->reserved, 0);
+	assert_int_equal(rc->table_id[0], 0x77);
+	assert_non_null(ro = snapshot_ocsp(s, o.cert_id));
+	assert_memory_equal(ro, &o, sizeof(o));
+	check_crl(s, 0, 0);
+	check_crl(s, 2, 2);
+	check_ocsp(s, 1);
+	check_ocsp(s, 2);
+	snapshot_close(s);
+
+	/* And back to FAILED: the table is gone from the record. */
+	c.state = SNAP_CRL_FAILED;
+	c.count = 0;
+	memset(c.table_id, 0, SNAP_ID_LEN);
+	assert_int_equal(snap_writer_crl(w, &c), 0);
+	assert_int_equal(snap_writer_publish(w, tmpdir, 2, NOW), 0);
+	s = open_ok(snap_path);
+	assert_non_null(rc = snapshot_crl(s, c.issuer_id, c.dp_id));
+	assert_int_equal(rc->state, SNAP_CRL_FAILED);
+	assert_int_equal(snapshot_ncrls(s), ncrls_of(3));
+	snapshot_close(s);
+	snap_writer_free(w);
+	unlink(snap_path);
+}
+
+/* The writer refuses what readers would refuse, and says why. */
+static void
+t_writer_refuses_records(void **state)
+{
+	struct snap_writer	*w;
+	struct snapshot		*s;
+	struct snap_crl		 c;
+	struct snap_ocsp	 o;
+	char			*logged;
+	int			 saved;
+
+	(void)state;
+	assert_non_null(w = snap_writer_new());
+	stderr_to_log(&saved);
+	c = make_crl(0, 0);
+	c.state = 3;
+	assert_int_equal(snap_writer_crl(w, &c), -1);
+	c = make_crl(0, 0);
+	memset(c.table_id, 0, SNAP_ID_LEN);
+	assert_int_equal(snap_writer_crl(w, &c), -1);
+	c = make_crl(0, 0);
+	c.count = (uint64_t)CRL_TABLE_MAX_ENTRIES + 1;
+	assert_int_equal(snap_writer_crl(w, &c), -1);
+	c = make_crl(0, 2);
+	c.count = 1;
+	assert_int_equal(snap_writer_crl(w, &c), -1);
+	c = make_crl(0, 2);
+	c.table_id[5] = 1;
+	assert_int_equal(snap_writer_crl(w, &c), -1);
+	o = make_ocsp(0);
+	o.status = 0;
+	assert_int_equal(snap_writer_ocsp(w, &o), -1);
+	o = make_ocsp(0);
+	o.status = 5;
+	assert_int_equal(snap_writer_ocsp(w, &o), -1);
+	o = make_ocsp(0);
+	o.revoked_at = 1;
+	assert_int_equal(snap_writer_ocsp(w, &o), -1);
+	o = make_ocsp(0);
+	o.reason = 0;
+	assert_int_equal(snap_writer_ocsp(w, &o), -1);
+	o = make_ocsp(1);
+	assert_int_equal(o.status, SNAP_OCSP_REVOKED);
+	o.reason = 11;
+	assert_int_equal(snap_writer_ocsp(w, &o), -1);
+	logged = stderr_back(saved);
+	if (strstr(logged, "unknown state 3") == NULL ||
+	    strstr(logged, "OK without a table_id") == NULL ||
+	    strstr(logged, "count 16777217 over") == NULL ||
+	    strstr(logged, "table in a FAILED record") == NULL ||
+	    strstr(logged, "unknown status 5") == NULL ||
+	    strstr(logged, "not REVOKED") == NULL ||
+	    strstr(logged, "unknown reason 11") == NULL ||
+	    strstr(logged, "issuer ") == NULL ||
+	    strstr(logged, "certificate ") == NULL)
+		fail_msg("log: %s", logged);
+	free(logged);
+	/* Nothing was added. */
+	assert_int_equal(snap_writer_publish(w, tmpdir, 1, NOW), 0);
+	s = open_ok(snap_path);
+	assert_int_equal(snapshot_ncrls(s), 0);
+	assert_int_equal(snapshot_nocsp(s), 0);
+	snapshot_close(s);
+	snap_writer_free(w);
+	unlink(snap_path);
 }
 
 /* --- publication --------------------------------------------------------- */
@@ -662,7 +1228,12 @@ t_base_ok(void **state)
 	if ((s = snapshot_from_buffer(b, base_len, err, sizeof(err))) == NULL)
 		fail_msg("%s", err);
 	assert_int_equal(snapshot_nstaples(s), 3);
+	assert_int_equal(snapshot_ncrls(s), 3);
+	assert_int_equal(snapshot_nocsp(s), 2);
 	assert_int_equal(snapshot_generation(s), 5);
+	assert_int_equal(snapshot_crls_of(s, CRL(b, 0)->issuer_id, NULL), 2);
+	assert_int_equal(snapshot_crls_of(s, CRL(b, 2)->issuer_id, NULL), 1);
+	assert_ptr_equal(snapshot_ocsp(s, OCSP(b, 1)->cert_id), OCSP(b, 1));
 	snapshot_close(s);
 	free(b);
 }
@@ -705,18 +1276,25 @@ t_bad_ident(void **state)
 	b = base_copy();
 	b[0] = 'X';
 	expect_bad_sealed(b, "bad magic");
+	/* A version 1 file (fetcherd not yet upgraded) says so. */
 	b = base_copy();
-	HDR(b)->version = 2;
-	expect_bad_sealed(b, "version 2, expected 1");
+	HDR(b)->version = 1;
+	expect_bad_sealed(b, "version 1, expected 2");
+	b = base_copy();
+	HDR(b)->version = 3;
+	expect_bad_sealed(b, "version 3, expected 2");
 	b = base_copy();
 	HDR(b)->version = 0;
-	expect_bad_sealed(b, "version 0, expected 1");
+	expect_bad_sealed(b, "version 0, expected 2");
 	b = base_copy();
-	HDR(b)->header_len = 95;
-	expect_bad_sealed(b, "header_len 95, expected 96");
+	HDR(b)->header_len = 103;
+	expect_bad_sealed(b, "header_len 103, expected 104");
 	b = base_copy();
-	HDR(b)->header_len = 104;
-	expect_bad_sealed(b, "header_len 104");
+	HDR(b)->header_len = 96;	/* version 1's */
+	expect_bad_sealed(b, "header_len 96, expected 104");
+	b = base_copy();
+	HDR(b)->header_len = 112;
+	expect_bad_sealed(b, "header_len 112");
 	b = base_copy();
 	HDR(b)->file_len++;
 	expect_bad_sealed(b, "file_len");
@@ -762,8 +1340,8 @@ t_bad_sections(void **state)
 	    sizeof(struct snap_staple) + 1);
 	expect_bad_sealed(b, "past the end");
 	b = base_copy();
-	HDR(b)->n_staples++;		/* runs into the blob area */
-	expect_bad_sealed(b, "overlap");
+	HDR(b)->n_staples++;		/* runs into the CRL section */
+	expect_bad_sealed(b, "staple and crl sections overlap");
 	/* A count whose size wraps 32 bits around to a small number. */
 	n32wrap = (uint32_t)((UINT64_C(1) << 32) / sizeof(struct snap_staple)
 	    + 1);
@@ -796,26 +1374,131 @@ t_bad_sections(void **state)
 	/* Overlaps, both ways, and with the header. */
 	b = base_copy();
 	HDR(b)->blob_off = HDR(b)->staple_off;
-	expect_bad_sealed(b, "overlap");
+	expect_bad_sealed(b, "staple and blob sections overlap");
 	b = base_copy();
 	HDR(b)->blob_off = HDR(b)->staple_off + 8;
 	HDR(b)->blob_len = 8;
-	expect_bad_sealed(b, "overlap");
+	expect_bad_sealed(b, "staple and blob sections overlap");
 	b = base_copy();
 	HDR(b)->staple_off = HDR(b)->blob_off;
 	HDR(b)->n_staples = 1;
-	expect_bad_sealed(b, "overlap");
+	expect_bad_sealed(b, "staple and blob sections overlap");
 	b = base_copy();
 	HDR(b)->blob_off = 64;
 	expect_bad_sealed(b, "outside the file");
+}
 
-	/* The reserved section must stay empty in this version. */
+/*
+ * The CRL and client OCSP sections are held to the same rules as the
+ * staple section: aligned, after the header, inside the file, counts
+ * that cannot wrap, and no overlap with any other section.
+ */
+static void
+check_new_section(size_t offoff, size_t noff, size_t recsz, const char *what)
+{
+	char		 why[128];
+	uint32_t	 n32wrap, *off, *n;
+	uint8_t		*b;
+
+#define SECT(b)	(off = (uint32_t *)(void *)((b) + offoff), \
+		    n = (uint32_t *)(void *)((b) + noff))
 	b = base_copy();
-	HDR(b)->reserved_off = 96;
-	expect_bad_sealed(b, "reserved section not empty");
+	SECT(b);
+	*off = 0;
+	snprintf(why, sizeof(why), "%s section at 0 outside the file", what);
+	expect_bad_sealed(b, why);
 	b = base_copy();
-	HDR(b)->n_reserved = 1;
-	expect_bad_sealed(b, "reserved section not empty");
+	SECT(b);
+	*off = 16;			/* inside the header */
+	expect_bad_sealed(b, "outside the file");
+	b = base_copy();
+	SECT(b);
+	*off += 4;
+	snprintf(why, sizeof(why), "%s section at %u not 8-byte aligned",
+	    what, *off);
+	expect_bad_sealed(b, why);
+	b = base_copy();
+	SECT(b);
+	*off = (uint32_t)(base_len + 15) & ~7u;
+	expect_bad_sealed(b, "outside the file");
+	b = base_copy();
+	SECT(b);
+	*off = UINT32_MAX - 7;
+	expect_bad_sealed(b, "outside the file");
+	b = base_copy();
+	SECT(b);
+	*n = (uint32_t)((base_len - *off) / recsz + 1);
+	expect_bad_sealed(b, "past the end");
+	b = base_copy();
+	SECT(b);
+	*n = UINT32_MAX;
+	expect_bad_sealed(b, "past the end");
+	/* A count whose size wraps 32 bits around to a small number. */
+	n32wrap = (uint32_t)((UINT64_C(1) << 32) / recsz + 1);
+	b = base_copy();
+	SECT(b);
+	assert_true((uint32_t)(*off + n32wrap * (uint32_t)recsz) < base_len);
+	*n = n32wrap;
+	expect_bad_sealed(b, "past the end");
+	/* One record more runs into the next section. */
+	b = base_copy();
+	SECT(b);
+	(*n)++;
+	expect_bad_sealed(b, "sections overlap");
+	/* Moved onto each other section in turn. */
+	b = base_copy();
+	SECT(b);
+	*off = HDR(b)->staple_off;
+	snprintf(why, sizeof(why), "staple and %s sections overlap", what);
+	expect_bad_sealed(b, why);
+	b = base_copy();
+	SECT(b);
+	*off = HDR(b)->blob_off;
+	*n = 1;
+	snprintf(why, sizeof(why), "%s and blob sections overlap", what);
+	expect_bad_sealed(b, why);
+	b = base_copy();
+	SECT(b);
+	*off = strcmp(what, "crl") == 0 ? HDR(b)->ocsp_off - 8 :
+	    HDR(b)->crl_off + 8;
+	expect_bad_sealed(b, "crl and ocsp sections overlap");
+	/* Empty, anywhere in the file, even inside the blob: fine. */
+	b = base_copy();
+	SECT(b);
+	*n = 0;
+	*off = HDR(b)->blob_off + 8;
+	expect_ok_sealed(b);
+#undef SECT
+}
+
+static void
+t_bad_new_sections(void **state)
+{
+	struct snapshot	*s;
+	uint8_t		*b;
+	char		 err[256];
+
+	(void)state;
+	check_new_section(offsetof(struct snap_header, crl_off),
+	    offsetof(struct snap_header, n_crls), sizeof(struct snap_crl),
+	    "crl");
+	check_new_section(offsetof(struct snap_header, ocsp_off),
+	    offsetof(struct snap_header, n_ocsp), sizeof(struct snap_ocsp),
+	    "ocsp");
+	/* Empty sections at the very end of the file are fine too. */
+	b = base_copy();
+	HDR(b)->n_crls = 0;
+	HDR(b)->crl_off = (uint32_t)base_len & ~7u;
+	HDR(b)->n_ocsp = 0;
+	HDR(b)->ocsp_off = HDR(b)->crl_off;
+	reseal(b, base_len);
+	if ((s = snapshot_from_buffer(b, base_len, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(snapshot_ncrls(s), 0);
+	assert_int_equal(snapshot_nocsp(s), 0);
+	assert_int_equal(snapshot_nstaples(s), 3);
+	snapshot_close(s);
+	free(b);
 }
 
 static void
@@ -881,6 +1564,154 @@ t_bad_records(void **state)
 	b = base_copy();
 	REC(b, 2)->reserved = 1;
 	expect_bad_sealed(b, "record 2: reserved field not zero");
+}
+
+static void
+t_bad_crl_records(void **state)
+{
+	struct snap_crl	 t;
+	uint8_t		*b;
+
+	(void)state;
+	/* Order: by issuer, then by distribution point; no duplicates. */
+	b = base_copy();
+	t = *CRL(b, 1);
+	*CRL(b, 1) = *CRL(b, 2);
+	*CRL(b, 2) = t;
+	expect_bad_sealed(b, "crl record 2: not sorted by (issuer_id, dp_id)");
+	b = base_copy();
+	t = *CRL(b, 0);
+	*CRL(b, 0) = *CRL(b, 1);	/* same issuer, dps reversed */
+	*CRL(b, 1) = t;
+	expect_bad_sealed(b, "crl record 1: not sorted");
+	b = base_copy();
+	*CRL(b, 1) = *CRL(b, 0);
+	expect_bad_sealed(b, "crl record 1: duplicate (issuer_id, dp_id)");
+	b = base_copy();
+	memcpy(CRL(b, 2)->issuer_id, CRL(b, 1)->issuer_id, SNAP_ID_LEN);
+	memcpy(CRL(b, 2)->dp_id, CRL(b, 1)->dp_id, SNAP_ID_LEN);
+	expect_bad_sealed(b, "crl record 2: duplicate");
+	b = base_copy();
+	CRL(b, 2)->issuer_id[0] = 0x3f;	/* below 0x40.. */
+	expect_bad_sealed(b, "crl record 2: not sorted");
+	b = base_copy();
+	CRL(b, 1)->dp_id[0] = 0x00;	/* same issuer, dp below the first */
+	expect_bad_sealed(b, "crl record 1: not sorted");
+
+	/* States. */
+	b = base_copy();
+	CRL(b, 0)->state = 0;
+	expect_bad_sealed(b, "crl record 0: unknown state 0");
+	b = base_copy();
+	CRL(b, 2)->state = 3;
+	expect_bad_sealed(b, "crl record 2: unknown state 3");
+	b = base_copy();
+	CRL(b, 1)->state = UINT32_MAX;
+	expect_bad_sealed(b, "crl record 1: unknown state 4294967295");
+	b = base_copy();
+	CRL(b, 2)->reserved = 1;
+	expect_bad_sealed(b, "crl record 2: reserved field not zero");
+	b = base_copy();
+	CRL(b, 0)->reserved = 0x80000000u;
+	expect_bad_sealed(b, "crl record 0: reserved field not zero");
+
+	/* An OK record names its table; a FAILED one has none. */
+	b = base_copy();
+	memset(CRL(b, 0)->table_id, 0, SNAP_ID_LEN);
+	expect_bad_sealed(b, "crl record 0: OK without a table_id");
+	b = base_copy();
+	CRL(b, 2)->count = (uint64_t)CRL_TABLE_MAX_ENTRIES + 1;
+	expect_bad_sealed(b, "crl record 2: count 16777217 over 16777216");
+	b = base_copy();
+	CRL(b, 2)->count = UINT64_MAX;
+	expect_bad_sealed(b, "crl record 2: count");
+	b = base_copy();
+	CRL(b, 1)->count = 1;
+	expect_bad_sealed(b, "crl record 1: table in a FAILED record");
+	b = base_copy();
+	CRL(b, 1)->table_id[SNAP_ID_LEN - 1] = 1;
+	expect_bad_sealed(b, "crl record 1: table in a FAILED record");
+	b = base_copy();
+	CRL(b, 0)->state = SNAP_CRL_FAILED;	/* keeps its table */
+	expect_bad_sealed(b, "crl record 0: table in a FAILED record");
+	b = base_copy();
+	CRL(b, 1)->state = SNAP_CRL_OK;		/* with no table */
+	expect_bad_sealed(b, "crl record 1: OK without a table_id");
+
+	/* What is not checked: times, an OK table of 0 or the most entries. */
+	b = base_copy();
+	CRL(b, 0)->count = 0;
+	CRL(b, 2)->count = CRL_TABLE_MAX_ENTRIES;
+	CRL(b, 0)->next_update = 0;
+	CRL(b, 0)->this_update = INT64_MIN;
+	expect_ok_sealed(b);
+}
+
+static void
+t_bad_ocsp_records(void **state)
+{
+	struct snap_ocsp	 t;
+	uint8_t			*b;
+
+	(void)state;
+	b = base_copy();
+	t = *OCSP(b, 0);
+	*OCSP(b, 0) = *OCSP(b, 1);
+	*OCSP(b, 1) = t;
+	expect_bad_sealed(b, "ocsp record 1: not sorted by cert_id");
+	b = base_copy();
+	*OCSP(b, 1) = *OCSP(b, 0);
+	expect_bad_sealed(b, "ocsp record 1: duplicate cert_id");
+	b = base_copy();
+	OCSP(b, 1)->cert_id[SNAP_ID_LEN - 1] = 0x5f;	/* still 0x70.. */
+	expect_ok_sealed(b);
+	b = base_copy();
+	OCSP(b, 1)->cert_id[0] = 0x5f;
+	expect_bad_sealed(b, "ocsp record 1: not sorted");
+
+	b = base_copy();
+	OCSP(b, 0)->status = 0;
+	expect_bad_sealed(b, "ocsp record 0: unknown status 0");
+	b = base_copy();
+	OCSP(b, 1)->status = 5;
+	expect_bad_sealed(b, "ocsp record 1: unknown status 5");
+	b = base_copy();
+	OCSP(b, 1)->status = UINT32_MAX;
+	expect_bad_sealed(b, "unknown status 4294967295");
+
+	/* A revocation only in a REVOKED record. */
+	b = base_copy();
+	OCSP(b, 0)->revoked_at = 1;
+	expect_bad_sealed(b, "ocsp record 0: revocation in a record that is "
+	    "not REVOKED");
+	b = base_copy();
+	OCSP(b, 0)->reason = 0;
+	expect_bad_sealed(b, "ocsp record 0: revocation in a record");
+	b = base_copy();
+	OCSP(b, 1)->status = SNAP_OCSP_GOOD;	/* keeps its revocation */
+	expect_bad_sealed(b, "ocsp record 1: revocation in a record");
+	b = base_copy();
+	OCSP(b, 1)->status = SNAP_OCSP_UNKNOWN;
+	expect_bad_sealed(b, "ocsp record 1: revocation in a record");
+	b = base_copy();
+	OCSP(b, 1)->status = SNAP_OCSP_FAILED;
+	expect_bad_sealed(b, "ocsp record 1: revocation in a record");
+	b = base_copy();
+	OCSP(b, 1)->reason = 11;
+	expect_bad_sealed(b, "ocsp record 1: unknown reason 11");
+	b = base_copy();
+	OCSP(b, 1)->reason = -2;
+	expect_bad_sealed(b, "ocsp record 1: unknown reason -2");
+	b = base_copy();
+	OCSP(b, 1)->reason = INT32_MIN;
+	expect_bad_sealed(b, "unknown reason -2147483648");
+	/* REVOKED with no reason given, or the last one (aACompromise). */
+	b = base_copy();
+	OCSP(b, 1)->reason = -1;
+	expect_ok_sealed(b);
+	b = base_copy();
+	OCSP(b, 1)->reason = 10;
+	expect_ok_sealed(b);
 }
 
 /*
@@ -999,6 +1830,7 @@ t_too_large(void **state)
 
 /* --- fuzz seeds ---------------------------------------------------------- */
 
+/* valid-N: N staples, the CRLs of N issuers, N client OCSP records. */
 static int
 write_seeds(const char *dir)
 {
@@ -1007,7 +1839,7 @@ write_seeds(const char *dir)
 	size_t	 i;
 
 	for (i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
-		publish_n(dir, n[i], i + 1);
+		publish_mixed(dir, n[i], n[i], n[i], i + 1);
 		snprintf(from, sizeof(from), "%s/%s", dir, SNAP_FILE);
 		snprintf(to, sizeof(to), "%s/valid-%d", dir, n[i]);
 		if (rename(from, to) == -1) {
@@ -1028,6 +1860,12 @@ main(int argc, char *argv[])
 		cmocka_unit_test(t_replace),
 		cmocka_unit_test(t_header_values),
 		cmocka_unit_test(t_writer_refuses),
+		cmocka_unit_test(t_crl_round_trip),
+		cmocka_unit_test(t_crls_of),
+		cmocka_unit_test(t_crls_of_edges),
+		cmocka_unit_test(t_ocsp_round_trip),
+		cmocka_unit_test(t_records_replace),
+		cmocka_unit_test(t_writer_refuses_records),
 		cmocka_unit_test(t_atomic),
 		cmocka_unit_test(t_publish_missing_dir),
 		cmocka_unit_test(t_publish_rename_fails),
@@ -1036,7 +1874,10 @@ main(int argc, char *argv[])
 		cmocka_unit_test(t_longer),
 		cmocka_unit_test(t_bad_ident),
 		cmocka_unit_test(t_bad_sections),
+		cmocka_unit_test(t_bad_new_sections),
 		cmocka_unit_test(t_bad_records),
+		cmocka_unit_test(t_bad_crl_records),
+		cmocka_unit_test(t_bad_ocsp_records),
 		cmocka_unit_test(t_bit_flips),
 		cmocka_unit_test(t_unaligned_buffer),
 		cmocka_unit_test(t_not_regular),

@@ -1,0 +1,633 @@
+/*
+ * clientcheck.c: revocation checks of client certificates, from the CRL
+ * tables and OCSP answers fetcherd publishes in the snapshot.
+ *
+ * In the handshake: a certificate the snapshot says is revoked fails with
+ * the certificate_revoked alert; one whose status is not known yet makes
+ * the broker ask fetcherd and hold the connection.  OpenSSL 3.0 ignores
+ * SSL_set_retry_verify on the server side (the handshake then completes
+ * as if verified), so the hold happens just after the handshake: no MQTT
+ * byte of that client is read until the status arrives or
+ * crl_cache.fetch_timeout passes.  Other clients are never held up.
+ *
+ * After the handshake: every new snapshot is checked against the
+ * certificates of live sessions, and a client whose certificate was
+ * revoked meanwhile is disconnected.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include "broker.h"
+#include "crl_table.h"
+#include "log.h"
+#include "notify.h"
+#include "snapshot.h"
+
+#define REQ_BUF_MAX	(32 * 1024)	/* one encoded fetch request */
+#define REQ_QUEUE_MAX	4096		/* requests waiting for the socket */
+
+enum rev_status {
+	REV_GOOD,		/* checked: not revoked */
+	REV_REVOKED,
+	REV_PENDING,		/* not in the snapshot yet: ask fetcherd */
+	REV_UNKNOWN,		/* fetcherd could not tell, or it is stale */
+};
+
+struct rev_result {
+	enum rev_status	 status;
+	const char	*why;		/* for the log */
+	const char	*crl_url;	/* PENDING: the CRL to ask for */
+	bool		 want_ocsp;	/* PENDING: ask for OCSP */
+};
+
+static void
+sha256(const void *p, size_t len, uint8_t out[SNAP_ID_LEN])
+{
+	unsigned int n;
+
+	EVP_Digest(p, len, out, &n, EVP_sha256(), NULL);
+}
+
+static int
+name_id(const X509_NAME *name, uint8_t id[SNAP_ID_LEN])
+{
+	unsigned char *der = NULL;
+	int len;
+
+	if ((len = i2d_X509_NAME(name, &der)) <= 0)
+		return -1;
+	sha256(der, len, id);
+	OPENSSL_free(der);
+	return 0;
+}
+
+/*
+ * The first http(s) URI of the certificate's CRL Distribution Points:
+ * the one fetcherd is asked for and the key the CRL is published under.
+ * Points into the certificate's extension data (cached by OpenSSL).
+ */
+static const char *
+crl_url(X509 *x, char *buf, size_t len)
+{
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(x,
+	    NID_crl_distribution_points, NULL, NULL);
+	const char *found = NULL;
+	int i, j;
+
+	for (i = 0; dps != NULL && found == NULL &&
+	    i < sk_DIST_POINT_num(dps); i++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+
+		if (dp->distpoint == NULL || dp->distpoint->type != 0)
+			continue;
+		for (j = 0; j < sk_GENERAL_NAME_num(
+		    dp->distpoint->name.fullname); j++) {
+			GENERAL_NAME *gn = sk_GENERAL_NAME_value(
+			    dp->distpoint->name.fullname, j);
+			const ASN1_STRING *u;
+
+			if (gn->type != GEN_URI)
+				continue;
+			u = gn->d.uniformResourceIdentifier;
+			if ((strncmp((const char *)ASN1_STRING_get0_data(u),
+			    "http://", 7) == 0 || strncmp((const char *)
+			    ASN1_STRING_get0_data(u), "https://", 8) == 0) &&
+			    (size_t)ASN1_STRING_length(u) < len) {
+				memcpy(buf, ASN1_STRING_get0_data(u),
+				    ASN1_STRING_length(u));
+				buf[ASN1_STRING_length(u)] = '\0';
+				found = buf;
+				break;
+			}
+		}
+	}
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	return found;
+}
+
+/* A table of the current snapshot, mapped once and kept while used. */
+static const struct crl_table *
+table_get(struct broker *b, const uint8_t id[SNAP_ID_LEN])
+{
+	struct crl_table *t;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < b->ntables; i++)
+		if (memcmp(b->table_ids[i], id, SNAP_ID_LEN) == 0)
+			return b->tables[i];
+	if (b->ntables == BROKER_MAX_TABLES)
+		return NULL;
+	if ((t = crl_table_open(b->snap_dir, id, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return NULL;
+	}
+	memcpy(b->table_ids[b->ntables], id, SNAP_ID_LEN);
+	b->tables[b->ntables++] = t;
+	return t;
+}
+
+/* Drop mapped tables the new snapshot no longer references. */
+static void
+tables_prune(struct broker *b)
+{
+	size_t i = 0;
+
+	while (i < b->ntables) {
+		size_t j, n = snapshot_ncrls(b->snap);
+		bool used = false;
+
+		for (j = 0; j < n && !used; j++)
+			used = memcmp(snapshot_crl_at(b->snap, j)->table_id,
+			    b->table_ids[i], SNAP_ID_LEN) == 0;
+		if (used) {
+			i++;
+			continue;
+		}
+		crl_table_close(b->tables[i]);
+		b->ntables--;
+		b->tables[i] = b->tables[b->ntables];
+		memcpy(b->table_ids[i], b->table_ids[b->ntables], SNAP_ID_LEN);
+	}
+}
+
+/*
+ * CRL tables hold positive serials of at most 20 octets (RFC 5280);
+ * fetcherd skips longer ones, so such a certificate cannot be cleared.
+ */
+static bool
+serial_checkable(X509 *x)
+{
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
+	const unsigned char *p = ASN1_STRING_get0_data(sn);
+	int len = ASN1_STRING_length(sn);
+
+	if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER)
+		return false;
+	while (len > 1 && *p == 0) {
+		p++;
+		len--;
+	}
+	return len >= 1 && len <= CRL_SERIAL_MAX;
+}
+
+/* One CRL record's verdict on x. */
+static enum rev_status
+crl_record_check(struct broker *b, const struct snap_crl *rec, X509 *x,
+    time_t now, const char **why)
+{
+	const struct crl_table *t;
+
+	if (rec->state != SNAP_CRL_OK) {
+		*why = "fetcherd could not get the CRL";
+		return REV_UNKNOWN;
+	}
+	if (!serial_checkable(x)) {
+		*why = "its serial number cannot be checked against a CRL";
+		return REV_UNKNOWN;
+	}
+	if ((t = table_get(b, rec->table_id)) == NULL) {
+		*why = "the CRL table cannot be read";
+		return REV_UNKNOWN;
+	}
+	if (crl_table_lookup_cert(t, x) != NULL) {
+		*why = "listed in the CRL";
+		return REV_REVOKED;
+	}
+	/* One late CRL must not refuse every device: stale_grace. */
+	if (rec->next_update != 0 &&
+	    now > rec->next_update + b->crl_policy.stale_grace_s) {
+		*why = "the CRL is past its nextUpdate";
+		return REV_UNKNOWN;
+	}
+	return REV_GOOD;
+}
+
+/*
+ * x against its own CRL (the one its distribution point names) or, when
+ * it names none, against every CRL of its issuer.
+ */
+static void
+crl_check(struct broker *b, X509 *x, char *urlbuf, size_t urllen,
+    time_t now, struct rev_result *r)
+{
+	uint8_t issuer[SNAP_ID_LEN], dp[SNAP_ID_LEN];
+	const struct snap_crl *rec;
+	const char *url, *why = NULL;
+	enum rev_status st, worst = REV_GOOD;
+	size_t first, n, i;
+
+	if (name_id(X509_get_issuer_name(x), issuer) == -1) {
+		r->status = REV_UNKNOWN;
+		r->why = "unreadable issuer name";
+		return;
+	}
+	if ((url = crl_url(x, urlbuf, urllen)) != NULL) {
+		sha256(url, strlen(url), dp);
+		rec = b->snap ? snapshot_crl(b->snap, issuer, dp) : NULL;
+		if (rec == NULL) {
+			r->status = REV_PENDING;
+			r->crl_url = url;
+			r->why = "its CRL was never fetched";
+			return;
+		}
+		r->status = crl_record_check(b, rec, x, now, &r->why);
+		return;
+	}
+	n = b->snap ? snapshot_crls_of(b->snap, issuer, &first) : 0;
+	if (n == 0) {
+		r->status = REV_UNKNOWN;
+		r->why = "no CRL distribution point and no CRL of its issuer";
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		st = crl_record_check(b, snapshot_crl_at(b->snap, first + i),
+		    x, now, &why);
+		if (st == REV_REVOKED || worst == REV_GOOD) {
+			worst = st;
+			r->why = why;
+		}
+		if (st == REV_REVOKED)
+			break;
+	}
+	r->status = worst;
+}
+
+static void
+ocsp_check(struct broker *b, X509 *x, time_t now, struct rev_result *r)
+{
+	const struct snap_ocsp *rec = NULL;
+	uint8_t id[SNAP_ID_LEN];
+	unsigned char *der = NULL;
+	int len;
+
+	if ((len = i2d_X509(x, &der)) > 0) {
+		sha256(der, len, id);
+		OPENSSL_free(der);
+		if (b->snap != NULL)
+			rec = snapshot_ocsp(b->snap, id);
+	}
+	if (rec == NULL || rec->expires <= now) {
+		r->status = REV_PENDING;
+		r->want_ocsp = true;
+		r->why = "no current OCSP answer";
+		return;
+	}
+	switch (rec->status) {
+	case SNAP_OCSP_GOOD:
+		r->status = now < rec->next_update ? REV_GOOD : REV_UNKNOWN;
+		r->why = r->status == REV_GOOD ? NULL : "OCSP answer expired";
+		break;
+	case SNAP_OCSP_REVOKED:
+		r->status = REV_REVOKED;
+		r->why = "revoked according to OCSP";
+		break;
+	case SNAP_OCSP_UNKNOWN:
+		r->status = REV_UNKNOWN;
+		r->why = "the OCSP responder does not know it";
+		break;
+	default:
+		r->status = REV_UNKNOWN;
+		r->why = "no OCSP answer could be had";
+		break;
+	}
+}
+
+/* Revoked beats pending beats unknown beats good. */
+static void
+merge(struct rev_result *into, const struct rev_result *r)
+{
+	static const int rank[] = { [REV_GOOD] = 0, [REV_UNKNOWN] = 1,
+	    [REV_PENDING] = 2, [REV_REVOKED] = 3 };
+
+	if (r->crl_url != NULL)
+		into->crl_url = r->crl_url;
+	into->want_ocsp |= r->want_ocsp;
+	if (rank[r->status] > rank[into->status]) {
+		into->status = r->status;
+		into->why = r->why;
+	}
+}
+
+/*
+ * The verdict on a verified chain (leaf first).  urlbuf receives the CRL
+ * URL to ask for, if any.
+ */
+static void
+check_chain(struct broker *b, const struct listener *l,
+    STACK_OF(X509) *chain, char *urlbuf, size_t urllen,
+    struct rev_result *out)
+{
+	struct rev_result r;
+	time_t now = time(NULL);
+	int i, n;
+
+	memset(out, 0, sizeof(*out));
+	out->status = REV_GOOD;
+	/* The root checks nothing: it is trusted as configured. */
+	n = l->crl_chain ? sk_X509_num(chain) - 1 : 1;
+	for (i = 0; l->crl_check && i < n; i++) {
+		memset(&r, 0, sizeof(r));
+		crl_check(b, sk_X509_value(chain, i), i == 0 ? urlbuf : NULL,
+		    i == 0 ? urllen : 0, now, &r);
+		/* Only the leaf's CRL is fetched on demand. */
+		if (i > 0 && r.status == REV_PENDING)
+			r.status = REV_UNKNOWN;
+		merge(out, &r);
+	}
+	if (l->ocsp_client) {
+		memset(&r, 0, sizeof(r));
+		ocsp_check(b, sk_X509_value(chain, 0), now, &r);
+		merge(out, &r);
+	}
+}
+
+static void
+subject_serial(X509 *x, char *buf, size_t len)
+{
+	char name[256];
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+	X509_NAME_oneline(X509_get_subject_name(x), name, sizeof(name));
+	snprintf(buf, len, "%s serial %s", name, hex ? hex : "?");
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+/* Log a refusal once, with who, which issuer and why. */
+static void
+log_refusal(const struct client *c, X509 *x, const char *what,
+    const char *why)
+{
+	char who[512], issuer[256];
+
+	subject_serial(x, who, sizeof(who));
+	X509_NAME_oneline(X509_get_issuer_name(x), issuer, sizeof(issuer));
+	log_notice("%s: %s: %s (issuer %s) %s: %s", c->listener->name,
+	    c->peer, who, issuer, what, why);
+}
+
+/* Queue a request for fetcherd; sent one at a time (REQ sockets). */
+static void
+request_queue(struct broker *b, enum ipc_type type, const char *url,
+    STACK_OF(X509) *chain)
+{
+	uint8_t *buf;
+	size_t n, i;
+	X509 *leaf = sk_X509_value(chain, 0);
+	STACK_OF(X509) *rest;
+	int j;
+
+	if (b->req == NULL || b->nreqs >= REQ_QUEUE_MAX)
+		return;
+	if ((buf = malloc(REQ_BUF_MAX)) == NULL)
+		return;
+	/* The root stays home: fetcherd has the CAs. */
+	if ((rest = sk_X509_new_null()) == NULL) {
+		free(buf);
+		return;
+	}
+	for (j = 1; j < sk_X509_num(chain) - 1; j++)
+		sk_X509_push(rest, sk_X509_value(chain, j));
+	n = ipc_req_fetch_encode(buf, REQ_BUF_MAX, type, url, leaf, rest);
+	sk_X509_free(rest);
+	/* Many devices share one CRL: ask once. */
+	for (i = 0; n != 0 && i < b->nreqs; i++)
+		if (b->reqs[i].len == n && memcmp(b->reqs[i].buf, buf, n) == 0)
+			n = 0;
+	if (n == 0) {
+		free(buf);
+		return;
+	}
+	b->reqs[b->nreqs].buf = buf;
+	b->reqs[b->nreqs].len = n;
+	b->nreqs++;
+	clientcheck_request_pump(b);
+}
+
+void
+clientcheck_request_pump(struct broker *b)
+{
+	int rc;
+
+	while (b->nreqs > 0) {
+		rc = notify_req_send(b->req, b->reqs[0].buf, b->reqs[0].len);
+		if (rc == 1)
+			return;		/* one in flight: wait for its reply */
+		free(b->reqs[0].buf);
+		b->nreqs--;
+		memmove(&b->reqs[0], &b->reqs[1], b->nreqs *
+		    sizeof(b->reqs[0]));
+		if (rc == 0)
+			return;
+	}
+}
+
+static void
+clientcheck_reply_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+	uint32_t status;
+	int rc;
+
+	(void)fd;
+	(void)what;
+	while ((rc = notify_req_recv(b->req, &status)) != 0) {
+		if (rc == 1 && status != IPC_ST_ACCEPTED)
+			log_warnx("fetcherd refused a revocation request "
+			    "(status %u)", status);
+		clientcheck_request_pump(b);
+	}
+}
+
+/*
+ * The certificate verification of listeners that check revocation:
+ * OpenSSL's own chain verification first, then the snapshot.
+ */
+static int
+clientcheck_verify_cb(X509_STORE_CTX *ctx, void *arg)
+{
+	struct listener *l = arg;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(ctx,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct client *c = ssl ? SSL_get_app_data(ssl) : NULL;
+	struct rev_result r;
+	char url[IPC_MAX_URL];
+	STACK_OF(X509) *chain;
+
+	if (X509_verify_cert(ctx) != 1 || c == NULL)
+		return 0;
+	chain = X509_STORE_CTX_get0_chain(ctx);	/* not owned */
+	check_chain(l->broker, l, chain, url, sizeof(url), &r);
+	/* Kept for the checks of live sessions. */
+	sk_X509_pop_free(c->chain, X509_free);
+	c->chain = X509_chain_up_ref(chain);
+	switch (r.status) {
+	case REV_GOOD:
+		return 1;
+	case REV_REVOKED:
+		log_refusal(c, sk_X509_value(chain, 0), "refused", r.why);
+		l->broker->stats.revoked_refused++;
+		X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
+		return 0;
+	case REV_PENDING:
+		if (r.crl_url != NULL)
+			request_queue(l->broker, IPC_REQ_CRL, r.crl_url, chain);
+		if (r.want_ocsp)
+			request_queue(l->broker, IPC_REQ_OCSP, NULL, chain);
+		c->rev_pending = true;
+		return 1;
+	default:
+		if (l->broker->crl_policy.fail_open) {
+			log_refusal(c, sk_X509_value(chain, 0),
+			    "accepted (crl_cache.fail_open)", r.why);
+			return 1;
+		}
+		log_refusal(c, sk_X509_value(chain, 0), "refused", r.why);
+		l->broker->stats.revoked_refused++;
+		X509_STORE_CTX_set_error(ctx, X509_V_ERR_UNABLE_TO_GET_CRL);
+		return 0;
+	}
+}
+
+/* Set up an ssl listener that checks client certificates. */
+void
+clientcheck_listener(struct listener *l, const struct conf_node *ln)
+{
+	l->crl_check = conf_bool(ln, "ssl_options.enable_crl_check");
+	l->crl_chain = strcmp(conf_str(ln, "ssl_options.crl_check"),
+	    "chain") == 0;
+	l->ocsp_client = strcmp(conf_str(ln, "ssl_options.ocsp.client_check"),
+	    "leaf") == 0;
+	if (l->crl_check || l->ocsp_client)
+		SSL_CTX_set_cert_verify_callback(l->ctx, clientcheck_verify_cb,
+		    l);
+}
+
+/*
+ * The handshake of a client whose status was unknown is done: hold it
+ * (no reading) until a snapshot decides or the wait is over.
+ */
+void
+clientcheck_hold(struct client *c)
+{
+	c->state = CS_REV_WAIT;
+	event_del(c->ev_read);
+	client_timer_set(c, c->broker->crl_policy.fetch_timeout_ms);
+	log_debug("%s: %s: waiting for revocation data", c->listener->name,
+	    c->peer);
+}
+
+/* Re-judge one client against the current snapshot. */
+static void
+clientcheck_one(struct broker *b, struct client *c, bool timed_out)
+{
+	struct rev_result r;
+	char url[IPC_MAX_URL];
+	X509 *leaf = sk_X509_value(c->chain, 0);
+
+	check_chain(b, c->listener, c->chain, url, sizeof(url), &r);
+	if (r.status == REV_PENDING && !timed_out)
+		return;
+	if (r.status == REV_GOOD) {
+		if (c->state == CS_REV_WAIT) {
+			log_info("%s: %s: revocation status known: good",
+			    c->listener->name, c->peer);
+			client_resume(c);
+		}
+		return;
+	}
+	if (r.status == REV_REVOKED) {
+		log_refusal(c, leaf, c->state == CS_REV_WAIT ? "refused" :
+		    "disconnected: revoked while connected", r.why);
+		if (c->state == CS_REV_WAIT)
+			b->stats.revoked_refused++;
+		else
+			b->stats.revoked_disconnected++;
+		client_close(c, "certificate revoked");
+		return;
+	}
+	if (c->state != CS_REV_WAIT)
+		return;		/* live sessions are cut only when revoked */
+	if (r.status == REV_PENDING)
+		r.why = "no revocation data within crl_cache.fetch_timeout";
+	if (b->crl_policy.fail_open) {
+		log_refusal(c, leaf, "accepted (crl_cache.fail_open)", r.why);
+		client_resume(c);
+		return;
+	}
+	log_refusal(c, leaf, "refused", r.why);
+	b->stats.revoked_refused++;
+	client_close(c, "revocation status unknown");
+}
+
+/* The wait of a held client is over. */
+void
+clientcheck_timeout(struct client *c)
+{
+	clientcheck_one(c->broker, c, true);
+}
+
+/* A new snapshot: held clients may go on, revoked ones must go. */
+void
+clientcheck_snapshot(struct broker *b)
+{
+	struct client *c, *next;
+
+	tables_prune(b);
+	for (c = TAILQ_FIRST(&b->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->chain != NULL && (c->listener->crl_check ||
+		    c->listener->ocsp_client) && c->state != CS_CLOSED)
+			clientcheck_one(b, c, false);
+	}
+}
+
+int
+clientcheck_start(struct broker *b)
+{
+	b->crl_policy.fetch_timeout_ms = conf_num(b->conf->root,
+	    "crl_cache.fetch_timeout");
+	b->crl_policy.stale_grace_s = conf_num(b->conf->root,
+	    "crl_cache.stale_grace") / 1000;
+	b->crl_policy.fail_open = conf_bool(b->conf->root,
+	    "crl_cache.fail_open");
+	if (b->crl_policy.fail_open)
+		log_warnx("crl_cache.fail_open is on: clients whose "
+		    "revocation status is unknown are accepted");
+	if ((b->reqs = calloc(REQ_QUEUE_MAX, sizeof(*b->reqs))) == NULL ||
+	    (b->req = notify_req_open(conf_str(b->conf->root,
+	    "node.runtime_dir"))) == NULL)
+		return -1;
+	if ((b->ev_req = event_new(b->base, notify_req_fd(b->req),
+	    EV_READ | EV_PERSIST, clientcheck_reply_cb, b)) == NULL ||
+	    event_add(b->ev_req, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+void
+clientcheck_stop(struct broker *b)
+{
+	size_t i;
+
+	if (b->ev_req != NULL)
+		event_free(b->ev_req);
+	b->ev_req = NULL;
+	notify_req_close(b->req);
+	b->req = NULL;
+	for (i = 0; i < b->nreqs; i++)
+		free(b->reqs[i].buf);
+	b->nreqs = 0;
+	free(b->reqs);
+	b->reqs = NULL;
+	for (i = 0; i < b->ntables; i++)
+		crl_table_close(b->tables[i]);
+	b->ntables = 0;
+}

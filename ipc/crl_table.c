@@ -1,0 +1,490 @@
+/*
+ * crl_table.c: the reader's side of a CRL table file (layout in
+ * ipc_proto.h, API in crl_table.h).  The broker maps a table read-only and
+ * shared, checks all of it once, and then looks serials up in place by
+ * binary search, without allocating.
+ *
+ * A table is named after the SHA-256 of its content, and a snapshot names
+ * the table it means by that same hash, so a reader that finds the hash
+ * right knows it has the file fetcherd wrote for that snapshot.  The
+ * bytes are still checked as if an attacker had written them.  Checking a
+ * table of a million entries (32 MB) costs one pass for the SHA-256 and
+ * one for the order of the entries, some 50-100 ms, once per table: the
+ * broker keeps a table mapped for as long as snapshots name it.
+ *
+ * The fuzz build (-DFUZZING) computes the SHA-256 but skips comparing it
+ * to the id, so that inputs given to crl_table_open() reach the checks of
+ * the structure; crl_table_from_buffer() has no id to compare anyway.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "crl_table.h"
+
+/* Entries are read in place, so their byte order must be the host's. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+    "CRL tables are little-endian; this reader reads them in place");
+/* The entries follow the header unpadded and must stay 8-byte aligned. */
+_Static_assert(sizeof(struct crl_table_header) % 8 == 0, "header size");
+_Static_assert(sizeof(struct crl_entry) % 8 == 0, "entry size");
+
+#define CRLT_ALIGN	8
+#define CRLT_MAX_FILE	(sizeof(struct crl_table_header) + \
+			    (uint64_t)CRL_TABLE_MAX_ENTRIES * \
+			    sizeof(struct crl_entry))
+
+/*
+ * A validated table.  The header is copied and the bounds are kept here
+ * once checked, so that what a lookup reads stays inside what was checked
+ * even if the file's bytes were to change under the mapping.
+ */
+struct crl_table {
+	const uint8_t			*base;	/* mapping or caller's buffer */
+	size_t				 len;
+	int				 mapped; /* munmap base at close */
+	struct crl_table_header		 hdr;
+	const struct crl_entry		*entries;
+	size_t				 count;
+};
+
+static void	 crlt_err(char *, size_t, const char *, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+static int	 crlt_check_ident(const uint8_t *, size_t, const char *,
+		    char *, size_t);
+static int	 crlt_check_header(const struct crl_table_header *,
+		    const char *, char *, size_t);
+static int	 crlt_check_entries(const struct crl_entry *, size_t,
+		    const char *, char *, size_t);
+static int	 crlt_all_zero(const uint8_t *, size_t);
+static struct crl_table *crlt_validate(const uint8_t *, size_t,
+		    const uint8_t *, const char *, char *, size_t);
+
+/* "crl table NAME: reason", one line; err may be NULL. */
+static void
+crlt_err(char *err, size_t errlen, const char *name, const char *fmt, ...)
+{
+	char	 why[160];
+	va_list	 ap;
+	int	 save = errno;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "crl table %s: %s", name, why);
+	errno = save;
+}
+
+static int
+crlt_all_zero(const uint8_t *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+void
+crl_table_name(const uint8_t id[SNAP_ID_LEN], char *buf, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	char			*p;
+	size_t			 i;
+
+	if (len < CRL_TABLE_NAME_LEN + 1) {
+		if (len > 0)
+			buf[0] = '\0';
+		return;
+	}
+	p = buf;
+	memcpy(p, CRL_TABLE_PREFIX, strlen(CRL_TABLE_PREFIX));
+	p += strlen(CRL_TABLE_PREFIX);
+	for (i = 0; i < SNAP_ID_LEN; i++) {
+		*p++ = hex[id[i] >> 4];
+		*p++ = hex[id[i] & 0xf];
+	}
+	memcpy(p, CRL_TABLE_SUFFIX, sizeof(CRL_TABLE_SUFFIX));
+}
+
+int
+crl_entry_cmp(const struct crl_entry *a, const struct crl_entry *b)
+{
+	if (a->serial_len != b->serial_len)
+		return a->serial_len < b->serial_len ? -1 : 1;
+	return memcmp(a->serial, b->serial, a->serial_len);
+}
+
+int
+crl_entry_check(const struct crl_entry *e, char *why, size_t whylen)
+{
+	if (e->serial_len < 1 || e->serial_len > CRL_SERIAL_MAX) {
+		snprintf(why, whylen, "serial_len %u not in 1..%d",
+		    (unsigned int)e->serial_len, CRL_SERIAL_MAX);
+		return -1;
+	}
+	/* One serial, one spelling: else a lookup could miss it. */
+	if (e->serial_len > 1 && e->serial[0] == 0) {
+		snprintf(why, whylen, "serial with a leading zero byte");
+		return -1;
+	}
+	if (!crlt_all_zero(e->serial + e->serial_len,
+	    CRL_SERIAL_MAX - e->serial_len)) {
+		snprintf(why, whylen, "serial padding not zero");
+		return -1;
+	}
+	if (e->reason > CRL_TABLE_REASON_MAX &&
+	    e->reason != CRL_TABLE_REASON_NONE) {
+		snprintf(why, whylen, "unknown reason %u",
+		    (unsigned int)e->reason);
+		return -1;
+	}
+	if (!crlt_all_zero(e->pad, sizeof(e->pad))) {
+		snprintf(why, whylen, "pad not zero");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What identifies the file and its size: checked before the SHA-256, so
+ * that a file of another version or a truncated one says so.  The count
+ * is bounded before it is multiplied, so the product cannot wrap.
+ */
+static int
+crlt_check_ident(const uint8_t *buf, size_t len, const char *name,
+    char *err, size_t errlen)
+{
+	const struct crl_table_header	*h;
+
+	if (len < sizeof(*h)) {
+		crlt_err(err, errlen, name, "too short (%zu bytes)", len);
+		return -1;
+	}
+	if (len > CRLT_MAX_FILE) {
+		crlt_err(err, errlen, name, "too large (%zu bytes, limit %"
+		    PRIu64 ")", len, (uint64_t)CRLT_MAX_FILE);
+		return -1;
+	}
+	/* Past this point entries are read in place as structs. */
+	if ((uintptr_t)buf % CRLT_ALIGN != 0) {
+		crlt_err(err, errlen, name, "buffer not %d-byte aligned",
+		    CRLT_ALIGN);
+		return -1;
+	}
+	h = (const struct crl_table_header *)buf;
+	if (memcmp(h->magic, CRL_TABLE_MAGIC, sizeof(h->magic)) != 0) {
+		crlt_err(err, errlen, name, "bad magic");
+		return -1;
+	}
+	if (h->version != SNAP_VERSION) {
+		crlt_err(err, errlen, name, "version %" PRIu32 ", expected %d",
+		    h->version, SNAP_VERSION);
+		return -1;
+	}
+	if (h->header_len != sizeof(*h)) {
+		crlt_err(err, errlen, name, "header_len %" PRIu32
+		    ", expected %zu", h->header_len, sizeof(*h));
+		return -1;
+	}
+	if (h->file_len != len) {
+		crlt_err(err, errlen, name, "file_len %" PRIu64
+		    ", file is %zu bytes", h->file_len, len);
+		return -1;
+	}
+	if (h->count > CRL_TABLE_MAX_ENTRIES) {
+		crlt_err(err, errlen, name, "count %" PRIu64 " over %u",
+		    h->count, CRL_TABLE_MAX_ENTRIES);
+		return -1;
+	}
+	if (sizeof(*h) + h->count * sizeof(struct crl_entry) != len) {
+		crlt_err(err, errlen, name, "count %" PRIu64 " does not "
+		    "match a file of %zu bytes", h->count, len);
+		return -1;
+	}
+	return 0;
+}
+
+/* The rest of the header: the CRL number's spelling, padding. */
+static int
+crlt_check_header(const struct crl_table_header *h, const char *name,
+    char *err, size_t errlen)
+{
+	if (h->crl_number_len > CRL_SERIAL_MAX) {
+		crlt_err(err, errlen, name, "crl_number_len %u over %d",
+		    (unsigned int)h->crl_number_len, CRL_SERIAL_MAX);
+		return -1;
+	}
+	if (!crlt_all_zero(h->crl_number + h->crl_number_len,
+	    CRL_SERIAL_MAX - h->crl_number_len)) {
+		crlt_err(err, errlen, name, "crl_number padding not zero");
+		return -1;
+	}
+	if (!crlt_all_zero(h->pad, sizeof(h->pad))) {
+		crlt_err(err, errlen, name, "header pad not zero");
+		return -1;
+	}
+	return 0;
+}
+
+/* Each entry, and their order (strictly increasing), in one pass. */
+static int
+crlt_check_entries(const struct crl_entry *e, size_t n, const char *name,
+    char *err, size_t errlen)
+{
+	char	 why[96];
+	size_t	 i;
+	int	 c;
+
+	for (i = 0; i < n; i++) {
+		if (crl_entry_check(&e[i], why, sizeof(why)) == -1) {
+			crlt_err(err, errlen, name, "entry %zu: %s", i, why);
+			return -1;
+		}
+		if (i == 0)
+			continue;
+		c = crl_entry_cmp(&e[i - 1], &e[i]);
+		if (c == 0) {
+			crlt_err(err, errlen, name, "entry %zu: duplicate "
+			    "serial", i);
+			return -1;
+		}
+		if (c > 0) {
+			crlt_err(err, errlen, name, "entry %zu: not sorted",
+			    i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Validate buf[0..len) in place, and its SHA-256 against id unless id is
+ * NULL.  Returns a table pointing into buf (not mapped: the caller sets
+ * that), or NULL with err set and errno EINVAL (ENOMEM if out of memory).
+ */
+static struct crl_table *
+crlt_validate(const uint8_t *buf, size_t len, const uint8_t *id,
+    const char *name, char *err, size_t errlen)
+{
+	const struct crl_table_header	*h;
+	struct crl_table		*t;
+	uint8_t				 sum[SNAP_ID_LEN];
+	unsigned int			 n;
+
+	if (crlt_check_ident(buf, len, name, err, errlen) == -1)
+		goto invalid;
+	h = (const struct crl_table_header *)buf;
+	if (id != NULL) {
+		if (EVP_Digest(buf, len, sum, &n, EVP_sha256(), NULL) != 1 ||
+		    n != SNAP_ID_LEN) {
+			crlt_err(err, errlen, name, "cannot compute SHA-256");
+			errno = ENOMEM;
+			return NULL;
+		}
+#ifndef FUZZING
+		if (CRYPTO_memcmp(sum, id, SNAP_ID_LEN) != 0) {
+			crlt_err(err, errlen, name, "checksum mismatch");
+			goto invalid;
+		}
+#endif
+	}
+	if (crlt_check_header(h, name, err, errlen) == -1 ||
+	    crlt_check_entries((const struct crl_entry *)(buf + sizeof(*h)),
+	    h->count, name, err, errlen) == -1)
+		goto invalid;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		crlt_err(err, errlen, name, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->base = buf;
+	t->len = len;
+	t->hdr = *h;
+	t->entries = (const struct crl_entry *)(buf + sizeof(*h));
+	t->count = h->count;
+	return t;
+
+ invalid:
+	errno = EINVAL;
+	return NULL;
+}
+
+/*
+ * Map dir/crl-<hex of id>.tbl read-only and shared and validate it.
+ * O_NONBLOCK keeps a FIFO put in the file's place from blocking the open;
+ * the size is checked before mapping, so a huge file is never mapped; the
+ * fd is closed once mapped.  On failure errno is that of the failing call
+ * (ENOENT: no such table), or EINVAL for a file that is not a valid table.
+ *
+ * XXX As with snapshots, a mapping trusts fetcherd never to truncate a
+ * published table (that would raise SIGBUS); lookups use only the bounds
+ * copied at validation, so changed bytes cannot make them read outside.
+ */
+struct crl_table *
+crl_table_open(const char *dir, const uint8_t id[SNAP_ID_LEN], char *err,
+    size_t errlen)
+{
+	struct crl_table	*t;
+	struct stat		 st;
+	char			 name[CRL_TABLE_NAME_LEN + 1], path[PATH_MAX];
+	void			*map = MAP_FAILED;
+	size_t			 len = 0;
+	int			 fd = -1, n, save;
+
+	crl_table_name(id, name, sizeof(name));
+	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		crlt_err(err, errlen, name, "path too long in %s", dir);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
+		crlt_err(err, errlen, path, "open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1) {
+		crlt_err(err, errlen, path, "fstat: %s", strerror(errno));
+		goto fail;
+	}
+	errno = EINVAL;
+	if (!S_ISREG(st.st_mode)) {
+		crlt_err(err, errlen, path, "not a regular file");
+		goto fail;
+	}
+	if (st.st_size < (off_t)sizeof(struct crl_table_header)) {
+		crlt_err(err, errlen, path, "too short (%jd bytes)",
+		    (intmax_t)st.st_size);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size > CRLT_MAX_FILE) {
+		crlt_err(err, errlen, path, "too large (%jd bytes, limit %"
+		    PRIu64 ")", (intmax_t)st.st_size, (uint64_t)CRLT_MAX_FILE);
+		goto fail;
+	}
+	if ((st.st_size - sizeof(struct crl_table_header)) %
+	    sizeof(struct crl_entry) != 0) {
+		crlt_err(err, errlen, path, "size %jd is not a header and "
+		    "whole entries", (intmax_t)st.st_size);
+		goto fail;
+	}
+	len = (size_t)st.st_size;
+	if ((map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)) ==
+	    MAP_FAILED) {
+		crlt_err(err, errlen, path, "mmap: %s", strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	fd = -1;
+	if ((t = crlt_validate(map, len, id, path, err, errlen)) == NULL)
+		goto fail;
+	t->mapped = 1;
+	return t;
+
+ fail:
+	save = errno;
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	if (fd != -1)
+		close(fd);
+	errno = save;
+	return NULL;
+}
+
+/*
+ * Validate buf in place, with every check but the SHA-256 (there is no id
+ * to compare it to): nothing is copied, so the caller keeps buf alive and
+ * unchanged until crl_table_close().  buf must be 8-byte aligned.
+ */
+struct crl_table *
+crl_table_from_buffer(const void *buf, size_t len, char *err, size_t errlen)
+{
+	return crlt_validate(buf, len, NULL, "(buffer)", err, errlen);
+}
+
+void
+crl_table_close(struct crl_table *t)
+{
+	if (t == NULL)
+		return;
+	if (t->mapped)
+		munmap((void *)(uintptr_t)t->base, t->len);
+	free(t);
+}
+
+/* The header as validated (a copy: stable whatever the file does). */
+const struct crl_table_header *
+crl_table_header(const struct crl_table *t)
+{
+	return &t->hdr;
+}
+
+/*
+ * Leading zero bytes are skipped, but the serial 0 keeps one byte, as the
+ * writer spells it.  The key is at most CRL_SERIAL_MAX bytes and only that
+ * many are compared, whatever an entry's serial_len says.
+ */
+const struct crl_entry *
+crl_table_lookup(const struct crl_table *t, const uint8_t *serial,
+    size_t len)
+{
+	const struct crl_entry	*e;
+	size_t			 lo = 0, hi = t->count, mid;
+	int			 c;
+
+	while (len > 1 && serial[0] == 0) {
+		serial++;
+		len--;
+	}
+	if (len == 0 || len > CRL_SERIAL_MAX)
+		return NULL;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		e = &t->entries[mid];
+		if (len != e->serial_len)
+			c = len < e->serial_len ? -1 : 1;
+		else
+			c = memcmp(serial, e->serial, len);
+		if (c == 0)
+			return e;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * OpenSSL keeps an INTEGER as its magnitude (big-endian, no sign byte)
+ * and marks a negative one by its type.  A negative serial is not valid
+ * (RFC 5280 4.1.2.2) and no table can list one: it never matches.
+ */
+const struct crl_entry *
+crl_table_lookup_cert(const struct crl_table *t, X509 *x)
+{
+	const ASN1_INTEGER	*sn;	/* get0: owned by x */
+	int			 len;
+
+	if ((sn = X509_get0_serialNumber(x)) == NULL ||
+	    ASN1_STRING_type(sn) != V_ASN1_INTEGER ||
+	    (len = ASN1_STRING_length(sn)) <= 0)
+		return NULL;
+	return crl_table_lookup(t, ASN1_STRING_get0_data(sn), (size_t)len);
+}
