@@ -56,7 +56,7 @@ struct listener {
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
 	int			 backlog;
-	int			 sockbuf;
+	int			 recbuf, sndbuf; /* 0: the kernel's */
 	bool			 nodelay;
 	bool			 proxy_protocol;
 	int64_t			 proxy_timeout_ms;

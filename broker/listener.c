@@ -104,7 +104,8 @@ listener_new(const struct conf_node *ln, const char *kind, const char *name)
 		goto fail;
 	}
 	l->backlog = conf_num(ln, "tcp_options.backlog");
-	l->sockbuf = conf_num(ln, "tcp_options.buffer");
+	l->recbuf = conf_num(ln, "tcp_options.recbuf");
+	l->sndbuf = conf_num(ln, "tcp_options.sndbuf");
 	l->nodelay = conf_bool(ln, "tcp_options.nodelay");
 	l->max_conns = conf_num(ln, "max_connections");
 	l->proxy_protocol = conf_bool(ln, "proxy_protocol");
@@ -146,10 +147,13 @@ listener_tune(struct listener *l, int fd)
 	/* Failures only cost performance; the connection still works. */
 	if (l->nodelay)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &l->sockbuf,
-	    sizeof(l->sockbuf));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &l->sockbuf,
-	    sizeof(l->sockbuf));
+	/* 0 leaves the kernel's autotuning alone: it is nearly always best. */
+	if (l->recbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &l->recbuf,
+		    sizeof(l->recbuf));
+	if (l->sndbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &l->sndbuf,
+		    sizeof(l->sndbuf));
 }
 
 static void

@@ -40,7 +40,13 @@
 	    1, 65535, NULL, B, 0, "listen(2) backlog" },		\
 	{ "listeners." kind ".*.tcp_options.buffer", CONF_SIZE, "4KB",	\
 	    512, 16 * 1024 * 1024, NULL, B, 0,				\
-	    "socket receive and send buffer size" },			\
+	    "accepted for EMQX compatibility; reads use 16KB" },	\
+	{ "listeners." kind ".*.tcp_options.recbuf", CONF_SIZE, "0",	\
+	    0, 64 * 1024 * 1024, NULL, B, 0,				\
+	    "SO_RCVBUF; 0: the kernel's autotuning" },			\
+	{ "listeners." kind ".*.tcp_options.sndbuf", CONF_SIZE, "0",	\
+	    0, 64 * 1024 * 1024, NULL, B, 0,				\
+	    "SO_SNDBUF; 0: the kernel's autotuning" },			\
 	{ "listeners." kind ".*.tcp_options.nodelay", CONF_BOOL, "true", \
 	    0, 0, NULL, B, 0, "disable Nagle's algorithm (TCP_NODELAY)" }, \
 	{ "listeners." kind ".*.allow_anonymous", CONF_BOOL, "true", 0, 0, \
