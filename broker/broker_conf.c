@@ -30,7 +30,7 @@ broker_conf_check(const struct conf *conf)
 /*
  * Security settings that a later version enforces must never be ignored
  * quietly: say so loudly, once, at start-up.
- * XXX goes away as the revocation and PSK issues land.
+ * XXX goes away as the revocation issue lands.
  */
 void
 broker_conf_warn_unsupported(const struct conf *conf)
@@ -38,9 +38,6 @@ broker_conf_warn_unsupported(const struct conf *conf)
 	const struct conf_node *ssl, *ln;
 	size_t i;
 
-	if (conf_bool(conf->root, "psk_authentication.enable"))
-		log_err("psk_authentication is not supported by this version; "
-		    "PSK clients will fail their handshake");
 	if ((ssl = conf_find(conf->root, "listeners.ssl")) == NULL)
 		return;
 	for (i = 0; i < ssl->nkids; i++) {

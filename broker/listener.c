@@ -18,6 +18,7 @@
 #include "access.h"
 #include "broker.h"
 #include "log.h"
+#include "systemd.h"
 #include "xmalloc.h"
 
 /*
@@ -135,6 +136,7 @@ listener_free(struct listener *l)
 	if (l->evl != NULL)
 		evconnlistener_free(l->evl);
 	SSL_CTX_free(l->ctx);
+	free(l->psk_suites);
 	free(l->name);
 	free(l);
 }
@@ -201,15 +203,25 @@ int
 listener_start(struct listener *l, struct broker *b)
 {
 	char host[INET6_ADDRSTRLEN];
-	int port;
+	unsigned flags;
+	int port, fd;
 
 	l->broker = b;
 	/* Stapling listeners bind now but accept once staples are in. */
 	l->accepting = !l->stapling;
-	l->evl = evconnlistener_new_bind(b->base, listener_accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
-	    (l->stapling ? LEV_OPT_DISABLED : 0),
-	    l->backlog, (struct sockaddr *)&l->addr, l->addrlen);
+	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+	    LEV_OPT_REUSEABLE | (l->stapling ? LEV_OPT_DISABLED : 0);
+	/* A socket systemd passed (staplemq-broker.socket) is bound already. */
+	if ((fd = systemd_listen_fd(l->name, (struct sockaddr *)&l->addr,
+	    l->addrlen)) != -1) {
+		log_notice("%s: socket-activated (fd %d)", l->name, fd);
+		if ((l->evl = evconnlistener_new(b->base, listener_accept_cb,
+		    l, flags, 0, fd)) == NULL)
+			close(fd);
+	} else
+		l->evl = evconnlistener_new_bind(b->base, listener_accept_cb,
+		    l, flags, l->backlog, (struct sockaddr *)&l->addr,
+		    l->addrlen);
 	if (l->evl == NULL) {
 		log_warn("%s: cannot listen", l->name);
 		return -1;
@@ -258,6 +270,9 @@ listeners_create(struct broker *b, struct listener_head *head)
 				rc = -1;
 			else
 				TAILQ_INSERT_TAIL(head, l, entry);
+			/* PSK is global, the listener knows only its block. */
+			if (l != NULL && tls_psk_listener(l, b->conf) == -1)
+				rc = -1;
 		}
 	}
 	return rc;

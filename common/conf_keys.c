@@ -63,10 +63,15 @@ const struct conf_key conf_keys[] = {
 	    BF, 0, "snapshot files and nng sockets (tmpfs)" },
 	{ "node.data_dir", CONF_STRING, "\"/var/lib/staplemq\"", 0, 0, NULL,
 	    BF, 0, "persisted staples and CRLs" },
-	{ "node.user", CONF_STRING, "\"staplemq\"", 0, 0, NULL, BF, 0,
-	    "user to run as after start-up when started as root" },
+	{ "node.user", CONF_STRING, "\"staplemq\"", 0, 0, NULL, B, 0,
+	    "user the broker runs as when started as root" },
+	{ "node.fetcher_user", CONF_STRING, "\"staplemq-fetch\"", 0, 0, NULL,
+	    F, 0, "user fetcherd runs as when started as root" },
 	{ "node.group", CONF_STRING, "\"staplemq\"", 0, 0, NULL, BF, 0,
-	    "group to run as after start-up when started as root" },
+	    "group both run as when started as root" },
+	{ "node.sandbox", CONF_BOOL, "true", 0, 0, NULL, BF, 0,
+	    "drop root and install the seccomp filter; false: neither "
+	    "(logged as an error)" },
 
 	LISTENER_KEYS("tcp", "1883"),
 	LISTENER_KEYS("ssl", "8883"),
@@ -169,13 +174,14 @@ const struct conf_key conf_keys[] = {
 	    NULL, F, 0, "time allowed for one CRL download" },
 
 	{ "psk_authentication.enable", CONF_BOOL, "false", 0, 0, NULL, B, 0,
-	    "accept TLS-PSK clients" },
+	    "accept TLS-PSK clients on every ssl listener" },
 	{ "psk_authentication.init_file", CONF_STRING, "\"\"", 0, 0, NULL,
-	    B, 0, "identity<separator>hex-secret lines (mode 0600)" },
+	    B, R, "identity<separator>hex-secret lines (mode 0600), "
+	    "re-read on SIGHUP" },
 	{ "psk_authentication.separator", CONF_STRING, "\":\"", 0, 0, NULL,
-	    B, 0, "separator between identity and secret" },
+	    B, R, "separator between identity and secret" },
 	{ "psk_authentication.chunk_size", CONF_INT, "50", 1, 100000, NULL,
-	    B, 0, "identities imported per batch" },
+	    B, R, "EMQX's import batch; accepted, no effect here" },
 
 	{ NULL, 0, NULL, 0, 0, NULL, 0, 0, NULL }
 };

@@ -74,6 +74,7 @@ struct fetcherd {
 	uint64_t		 generation;	/* last published */
 	struct event		*ev_publish;	/* coalesces publications */
 	size_t			 pending_checks; /* --check */
+	bool			 stopping;	/* cancelled fetches: no follow-up */
 };
 
 /* fetcherd_conf.c */

@@ -91,6 +91,22 @@ def test_mosquitto_clients_over_tls(tls_broker, tmp_path):
     assert out.read_text().splitlines() == ["tls/1 secure1", "tls/2 secure2"]
 
 
+def test_qos0_publish_then_close_is_not_lost(tls_broker):
+    """A QoS 0 PUBLISH and the TLS close_notify that follows it can be
+    read in one wake-up: the PUBLISH must still be delivered."""
+    b = tls_broker
+    sub = Client(b.tcp, client_id="lossless")
+    sub.subscribe("q0/#", 0)
+    tls = ["-h", "127.0.0.1", "-p", str(b.ssl), "--cafile",
+           str(b.pki / "ca.pem")]
+    for i in range(30):
+        r = run(["mosquitto_pub", *tls, "-t", f"q0/{i}", "-m", str(i),
+                 "-q", "0"])
+        assert r.returncode == 0, r.stderr
+    got = sorted(int(sub.get(10).payload) for _ in range(30))
+    assert got == list(range(30))
+
+
 def test_mosquitto_pub_refuses_a_server_it_cannot_verify(tls_broker,
                                                         tmp_path):
     other_ca = tmp_path / "other-ca.pem"
