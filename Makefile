@@ -5,6 +5,8 @@
 #   BUILD                output directory (build; build-asan for `make asan`)
 #   SANITIZE=1           ASan + UBSan instrumentation
 #   PREFIX, DESTDIR      install locations (/usr/local, empty)
+#   UNITDIR, SYSUSERSDIR, TMPFILESDIR  systemd files (/lib/systemd/system,
+#                        /usr/lib/sysusers.d, /usr/lib/tmpfiles.d)
 #   FUZZ_TIME            seconds per fuzz target for `make fuzz` (20)
 #   PYTEST_ARGS          extra arguments for the integration tests
 #
@@ -12,6 +14,11 @@
 # fuzz, bench, install, clean.
 
 PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+UNITDIR	?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
 BUILD	?= build
 FUZZ_TIME ?= 20
 PYTHON	= /usr/bin/python3
@@ -20,7 +27,9 @@ CC	?= cc
 WARN	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	  -Wmissing-prototypes -Wmissing-declarations -Wformat=2 -Wundef \
 	  -Wvla -Wimplicit-fallthrough
-DEFS	= -D_GNU_SOURCE -DSTAPLEMQ_VERSION=\"$(VERSION)\"
+# STAPLEMQ_TEST_HOOKS: sandbox checks that run only when their environment
+# variable is set (common/sandbox.c); the integration tests use them.
+DEFS	= -D_GNU_SOURCE -DSTAPLEMQ_VERSION=\"$(VERSION)\" -DSTAPLEMQ_TEST_HOOKS
 VERSION	= 0.1.0
 ifeq ($(SANITIZE),1)
 OPT	= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -37,18 +46,20 @@ NNG_LIBS := $(shell pkg-config --libs nng 2>/dev/null || echo -lnng)
 SSL_LIBS := $(shell pkg-config --libs libssl libcrypto)
 EV_LIBS	 := $(shell pkg-config --libs libevent_core)
 CURL_LIBS := $(shell pkg-config --libs libcurl)
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
 
 IPC_SRCS = ipc/snapshot.c ipc/snapshot_write.c ipc/notify.c ipc/crl_table.c \
 	ipc/crl_table_write.c
 COMMON_SRCS = common/log.c common/conf.c common/conf_parse.c common/conf_keys.c \
 	common/xmalloc.c common/daemon.c common/ossl.c common/siphash.c \
-	common/chain.c common/revcheck.c
+	common/chain.c common/revcheck.c common/sandbox.c common/systemd.c
 BROKER_SRCS = broker/main.c broker/broker_conf.c broker/listener.c \
 	broker/tls.c broker/client.c broker/protocol.c broker/handle_connect.c \
 	broker/handle_publish.c broker/handle_subscribe.c broker/msg.c \
 	broker/session.c broker/sys.c broker/mqtt_codec.c broker/topic.c \
 	broker/retain.c broker/acl.c broker/passwd.c broker/proxy_proto.c \
-	broker/access.c broker/revocation.c broker/clientcheck.c
+	broker/access.c broker/revocation.c broker/clientcheck.c \
+	broker/psk.c broker/tls_psk.c
 PASSWD_SRCS = broker/passwd_main.c broker/passwd.c common/log.c \
 	common/xmalloc.c
 FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c fetcherd/staple.c \
@@ -59,7 +70,7 @@ FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c fetcherd/staple.c \
 # Unit tests: t_NAME is built from tests/unit/t_NAME.c and T_NAME_SRCS.
 UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_topic t_retain t_acl \
 	t_passwd t_proxy_proto t_access t_snapshot t_notify t_revcheck \
-	t_schedule t_crl_table t_crl_ingest
+	t_schedule t_crl_table t_crl_ingest t_psk t_sandbox t_systemd
 T_conf_SRCS = common/conf.c common/conf_parse.c common/log.c common/xmalloc.c
 T_conf_keys_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
@@ -79,6 +90,10 @@ T_crl_table_SRCS = ipc/crl_table.c ipc/crl_table_write.c common/log.c \
 	common/xmalloc.c
 T_crl_ingest_SRCS = fetcherd/crl_ingest.c ipc/crl_table.c \
 	ipc/crl_table_write.c common/log.c common/xmalloc.c
+T_psk_SRCS = broker/psk.c common/siphash.c common/log.c common/xmalloc.c
+T_sandbox_SRCS = common/sandbox.c common/conf.c common/conf_parse.c \
+	common/conf_keys.c common/log.c common/xmalloc.c
+T_systemd_SRCS = common/systemd.c common/log.c common/xmalloc.c
 
 # Fuzz targets: tests/fuzz/NAME.c with F_NAME_SRCS, built by clang.
 FUZZ_TARGETS = fuzz_conf fuzz_mqtt_codec fuzz_proxy_proto fuzz_snapshot \
@@ -111,14 +126,15 @@ $(OBJ)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BROKER): $(call objs,$(BROKER_SRCS) $(COMMON_SRCS) $(IPC_SRCS))
-	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(EV_LIBS) $(NNG_LIBS)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(EV_LIBS) $(NNG_LIBS) \
+	    $(SECCOMP_LIBS)
 
 $(PASSWD): $(call objs,$(PASSWD_SRCS))
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
 $(FETCHERD): $(call objs,$(FETCHERD_SRCS) $(COMMON_SRCS) $(IPC_SRCS))
 	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(EV_LIBS) \
-	    $(CURL_LIBS) $(NNG_LIBS)
+	    $(CURL_LIBS) $(NNG_LIBS) $(SECCOMP_LIBS)
 
 deps:
 	@./etc/install-deps.sh
@@ -132,7 +148,7 @@ define unit_rule
 $(BUILD)/tests/$(1): $(OBJ)/tests/unit/$(1).o $(call objs,$(T_$(1:t_%=%)_SRCS))
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDSAN) $$(LDFLAGS) -o $$@ $$^ $$(CMOCKA_LIBS) $$(SSL_LIBS) \
-	    $$(NNG_LIBS)
+	    $$(NNG_LIBS) $$(SECCOMP_LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
@@ -140,7 +156,13 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do \
 		echo "== $$t"; (cd tests/unit && ../../$$t); done
 
-integration: all
+# Helpers the integration tests run (tests/helpers/).
+HELPERS	= $(BUILD)/tests/syscall_allow
+$(BUILD)/tests/syscall_allow: $(OBJ)/tests/helpers/syscall_allow.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDSAN) $(LDFLAGS) -o $@ $^ $(SECCOMP_LIBS)
+
+integration: all $(HELPERS)
 	STAPLEMQ_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
@@ -179,10 +201,30 @@ run: deps all
 bench: deps all
 	./tests/bench/run.sh $(BUILD)
 
+UNITS	= staplemq-broker.service staplemq-broker.socket \
+	  staplemq-fetcherd.service
+
+# Units name /usr/local/sbin; they get $(SBINDIR).  Users, groups and
+# directories are made by systemd-sysusers and systemd-tmpfiles (a package
+# runs them in postinst); README "Deploying with systemd" has the steps.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)/etc/staplemq
-	install -m 755 $(BROKER) $(FETCHERD) $(PASSWD) $(DESTDIR)$(PREFIX)/sbin/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)/etc/staplemq \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(BROKER) $(FETCHERD) $(PASSWD) $(DESTDIR)$(SBINDIR)/
 	install -m 644 etc/staplemq.conf $(DESTDIR)/etc/staplemq/staplemq.conf.sample
+	for u in $(UNITS); do \
+		sed 's|/usr/local/sbin|$(SBINDIR)|g' systemd/$$u \
+		    > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 644 systemd/staplemq.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/staplemq.conf
+	install -m 644 systemd/staplemq.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/staplemq.conf
+	install -m 644 man/staplemq-broker.8 man/staplemq-fetcherd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 man/staplemq.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 clean:
 	rm -rf build build-asan

@@ -25,6 +25,7 @@ struct notify_sub;
 struct snapshot;
 struct acl;
 struct passwd_db;
+struct psk_table;
 struct retain_store;
 struct topic_tree;
 
@@ -58,7 +59,7 @@ struct listener {
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
 	int			 backlog;
-	int			 sockbuf;
+	int			 recbuf, sndbuf; /* 0: the kernel's */
 	bool			 nodelay;
 	bool			 proxy_protocol;
 	int64_t			 proxy_timeout_ms;
@@ -78,6 +79,7 @@ struct listener {
 	int64_t			 startup_wait_ms, must_staple_wait_ms;
 	struct staple		**staples;
 	size_t			 nstaples;
+	char			*psk_suites;	/* TLS 1.3 SHA-256, or NULL */
 	struct evconnlistener	*evl;
 	struct broker		*broker;	/* back pointer, not owned */
 };
@@ -179,6 +181,7 @@ struct client {
 	bool			 proxy_retry;	/* partial PROXY header */
 	bool			 rev_pending;	/* status asked of fetcherd */
 	STACK_OF(X509)		*chain;		/* verified, for re-checks */
+	bool			 eof;		/* peer closed after data */
 	int64_t			 last_rx_ms;
 	uint64_t		 bytes_in, bytes_out;
 
@@ -188,6 +191,8 @@ struct client {
 	uint8_t			 level;
 	uint16_t		 keepalive;
 	bool			 graceful;	/* DISCONNECT received */
+	/* Offered in the handshake; owned by ssl (ex_data), see tls_psk.c */
+	const char		*psk_identity;
 	struct msg		*will;
 	struct session		*session;
 };
@@ -254,6 +259,8 @@ struct broker {
 	struct retain_store	*retained;
 	struct acl		*acl;		/* NULL: everything allowed */
 	struct passwd_db	*passwd;	/* NULL: no password file */
+	struct psk_table	*psk;		/* NULL: no PSK identity */
+	bool			 psk_enabled;	/* at start-up */
 	struct session		**sessions;	/* hash table by client id */
 	size_t			 nsessions, session_slots;
 	uint64_t		 session_key[2];
@@ -301,6 +308,15 @@ void	listeners_free(struct listener_head *);
 /* tls.c */
 SSL_CTX	*tls_ctx_new(const struct conf_node *ssl_options, const char *name);
 char	*tls_peer_cert_field(SSL *, const char *);
+
+/* tls_psk.c */
+int	tls_psk_listener(struct listener *, const struct conf *);
+const char *tls_psk_identity(struct client *);
+int	tls_psk_load(struct broker *, const struct conf *,
+	    struct psk_table **);
+int	tls_psk_check(const struct conf *);
+int	tls_psk_start(struct broker *);
+void	tls_psk_swap(struct broker *, struct psk_table *);
 
 /* client.c */
 struct client *client_new(struct listener *, int, const struct sockaddr *);

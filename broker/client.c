@@ -268,6 +268,7 @@ client_fill(struct client *c)
 {
 	struct evbuffer_iovec v;
 	ssize_t n, total = 0;
+	int err;
 
 	while (total < CLIENT_READ_BUDGET) {
 		if (evbuffer_reserve_space(c->in, CLIENT_READ_CHUNK, &v,
@@ -280,9 +281,15 @@ client_fill(struct client *c)
 			n = SSL_read(c->ssl, v.iov_base, v.iov_len);
 			if (n <= 0) {
 				evbuffer_commit_space(c->in, &v, 0);
+				err = SSL_get_error(c->ssl, n);
+				/* What came before the close is handled first. */
+				if (total > 0 && err != SSL_ERROR_WANT_READ &&
+				    err != SSL_ERROR_WANT_WRITE) {
+					c->eof = true;
+					return total;
+				}
 				return client_tls_error(c, n, "read", true) ==
-				    -1 ?
-				    -1 : total;
+				    -1 ? -1 : total;
 			}
 		} else {
 			n = read(c->fd, v.iov_base, v.iov_len);
@@ -291,6 +298,10 @@ client_fill(struct client *c)
 				if (n == -1 && (errno == EAGAIN ||
 				    errno == EINTR))
 					return total;
+				if (total > 0) {
+					c->eof = true;
+					return total;
+				}
 				client_close(c, n == 0 ?
 				    "peer closed the connection" :
 				    strerror(errno));
@@ -339,6 +350,8 @@ client_read_cb(evutil_socket_t fd, short what, void *arg)
 	c->last_rx_ms = broker_now_ms(c->broker);
 	if (mqtt_input(c) == 0 && client_pending(c) > CLIENT_OUT_HIGH)
 		client_pause(c, true);
+	if (c->eof && c->state != CS_CLOSED)
+		client_close(c, "peer closed the connection");
 }
 
 /* Write out as much of c->out as the socket takes. */

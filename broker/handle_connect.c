@@ -62,8 +62,16 @@ static int
 connect_client_id(struct client *c, const struct mqtt_connect *cn)
 {
 	const struct mqtt_limits *lim = &c->broker->lim;
+	const char *psk = tls_psk_identity(c);
 	char *mapped;
 
+	/* A PSK session has no certificate: its identity is the CN. */
+	if (psk != NULL && strcmp(lim->cert_as_clientid, "cn") == 0) {
+		if ((c->id = strdup(psk)) == NULL)
+			return connect_refuse(c, MQTT_CONNACK_UNAVAILABLE,
+			    "out of memory");
+		return 0;
+	}
 	if (strcmp(lim->cert_as_clientid, "disabled") != 0 && c->ssl != NULL &&
 	    (mapped = tls_peer_cert_field(c->ssl, lim->cert_as_clientid)) !=
 	    NULL) {
@@ -92,15 +100,24 @@ connect_client_id(struct client *c, const struct mqtt_connect *cn)
 }
 
 /*
- * Who the client is: a certificate field when peer_cert_as_username asks,
- * else the CONNECT username checked against the password file.
+ * Who the client is: the PSK identity its handshake proved (whatever
+ * CONNECT says, as mosquitto's use_identity_as_username), else a
+ * certificate field when peer_cert_as_username asks, else the CONNECT
+ * username checked against the password file.
  */
 static int
 connect_authenticate(struct client *c, const struct mqtt_connect *cn)
 {
 	struct broker *b = c->broker;
 	const char *as = b->lim.cert_as_username;
+	const char *psk = tls_psk_identity(c);
 
+	if (psk != NULL) {
+		if ((c->username = strdup(psk)) == NULL)
+			return connect_refuse(c, MQTT_CONNACK_UNAVAILABLE,
+			    "out of memory");
+		return 0;
+	}
 	if (strcmp(as, "disabled") != 0 && c->ssl != NULL &&
 	    (c->username = tls_peer_cert_field(c->ssl, as)) != NULL)
 		return 0;

@@ -30,6 +30,11 @@ subscribe_retained_cb(void *arg, const char *topic, size_t len, void *msg)
 	(void)len;
 	if (rs->client->state == CS_CLOSED)
 		return 1;
+	/* A wide filter may cover topics this client may not read. */
+	if (rs->client->broker->acl != NULL && !acl_check(
+	    rs->client->broker->acl, rs->client->username, rs->client->id,
+	    m->topic, m->topic_len, ACL_READ))
+		return 0;
 	/* Sent because of the subscription: retain flag set (3.3.1-8). */
 	session_deliver(rs->client->broker, rs->client->session, m,
 	    m->qos < rs->qos ? m->qos : rs->qos, true);

@@ -18,6 +18,7 @@
 #include "access.h"
 #include "broker.h"
 #include "log.h"
+#include "systemd.h"
 #include "xmalloc.h"
 
 /*
@@ -104,7 +105,8 @@ listener_new(const struct conf_node *ln, const char *kind, const char *name)
 		goto fail;
 	}
 	l->backlog = conf_num(ln, "tcp_options.backlog");
-	l->sockbuf = conf_num(ln, "tcp_options.buffer");
+	l->recbuf = conf_num(ln, "tcp_options.recbuf");
+	l->sndbuf = conf_num(ln, "tcp_options.sndbuf");
 	l->nodelay = conf_bool(ln, "tcp_options.nodelay");
 	l->max_conns = conf_num(ln, "max_connections");
 	l->proxy_protocol = conf_bool(ln, "proxy_protocol");
@@ -141,6 +143,7 @@ listener_free(struct listener *l)
 	if (l->evl != NULL)
 		evconnlistener_free(l->evl);
 	SSL_CTX_free(l->ctx);
+	free(l->psk_suites);
 	free(l->name);
 	free(l);
 }
@@ -153,10 +156,13 @@ listener_tune(struct listener *l, int fd)
 	/* Failures only cost performance; the connection still works. */
 	if (l->nodelay)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &l->sockbuf,
-	    sizeof(l->sockbuf));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &l->sockbuf,
-	    sizeof(l->sockbuf));
+	/* 0 leaves the kernel's autotuning alone: it is nearly always best. */
+	if (l->recbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &l->recbuf,
+		    sizeof(l->recbuf));
+	if (l->sndbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &l->sndbuf,
+		    sizeof(l->sndbuf));
 }
 
 static void
@@ -204,15 +210,25 @@ int
 listener_start(struct listener *l, struct broker *b)
 {
 	char host[INET6_ADDRSTRLEN];
-	int port;
+	unsigned flags;
+	int port, fd;
 
 	l->broker = b;
 	/* Stapling listeners bind now but accept once staples are in. */
 	l->accepting = !l->stapling;
-	l->evl = evconnlistener_new_bind(b->base, listener_accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
-	    (l->stapling ? LEV_OPT_DISABLED : 0),
-	    l->backlog, (struct sockaddr *)&l->addr, l->addrlen);
+	flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+	    LEV_OPT_REUSEABLE | (l->stapling ? LEV_OPT_DISABLED : 0);
+	/* A socket systemd passed (staplemq-broker.socket) is bound already. */
+	if ((fd = systemd_listen_fd(l->name, (struct sockaddr *)&l->addr,
+	    l->addrlen)) != -1) {
+		log_notice("%s: socket-activated (fd %d)", l->name, fd);
+		if ((l->evl = evconnlistener_new(b->base, listener_accept_cb,
+		    l, flags, 0, fd)) == NULL)
+			close(fd);
+	} else
+		l->evl = evconnlistener_new_bind(b->base, listener_accept_cb,
+		    l, flags, l->backlog, (struct sockaddr *)&l->addr,
+		    l->addrlen);
 	if (l->evl == NULL) {
 		log_warn("%s: cannot listen", l->name);
 		return -1;
@@ -261,6 +277,9 @@ listeners_create(struct broker *b, struct listener_head *head)
 				rc = -1;
 			else
 				TAILQ_INSERT_TAIL(head, l, entry);
+			/* PSK is global, the listener knows only its block. */
+			if (l != NULL && tls_psk_listener(l, b->conf) == -1)
+				rc = -1;
 		}
 	}
 	return rc;

@@ -2,7 +2,8 @@
  * main.c: staplemq-broker start-up, signals and the event loop.
  *
  * Order matters: configuration, then every listener built and bound, then
- * detach, then run.  Anything that fails before the loop stops the start
+ * detach, then drop root and install the sandbox (common/sandbox.c), then
+ * run.  Anything that fails before the loop stops the start
  * with a clear error; nothing after it may stop the process.
  */
 #include <signal.h>
@@ -16,14 +17,18 @@
 #include "broker.h"
 #include "log.h"
 #include "passwd.h"
+#include "psk.h"
 #include "retain.h"
+#include "sandbox.h"
 #include "siphash.h"
+#include "systemd.h"
 #include "topic.h"
 
 static void
 broker_reload(struct broker *b)
 {
 	struct conf *conf;
+	struct psk_table *psk;
 
 	log_notice("reloading %s", b->opts.conf_path);
 	if ((conf = daemon_conf_load(b->opts.conf_path)) == NULL ||
@@ -33,12 +38,21 @@ broker_reload(struct broker *b)
 		conf_free(conf);
 		return;
 	}
-	if (broker_auth_load(b, conf) == -1) {
-		log_err("%s: password or ACL file not valid; still running on "
-		    "the previous configuration", b->opts.conf_path);
+	/* Read before anything changes, so a bad file changes nothing. */
+	if (tls_psk_load(b, conf, &psk) == -1) {
+		log_err("%s: PSK file not valid; still running on the previous "
+		    "configuration", b->opts.conf_path);
 		conf_free(conf);
 		return;
 	}
+	if (broker_auth_load(b, conf) == -1) {
+		log_err("%s: password or ACL file not valid; still running on "
+		    "the previous configuration", b->opts.conf_path);
+		psk_free(psk);
+		conf_free(conf);
+		return;
+	}
+	tls_psk_swap(b, psk);
 	conf_free(b->conf);
 	b->conf = conf;
 	broker_limits_load(&b->lim, b->conf);
@@ -59,6 +73,17 @@ broker_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	log_notice("caught signal %d, stopping", (int)sig);
 	event_base_loopbreak(b->base);
+}
+
+/* -t: what broker_conf_check() covers, and the PSK identity file. */
+static int
+broker_conf_test(const struct conf *conf)
+{
+	int rc = broker_conf_check(conf);
+
+	if (tls_psk_check(conf) == -1)
+		rc = -1;
+	return rc;
 }
 
 int64_t
@@ -132,6 +157,7 @@ broker_free(struct broker *b)
 	topic_tree_free(b->topics);
 	passwd_free(b->passwd);
 	acl_free(b->acl);
+	psk_free(b->psk);
 	if (b->ev_flush != NULL)
 		event_free(b->ev_flush);
 	if (b->ev_reap != NULL)
@@ -160,15 +186,20 @@ main(int argc, char **argv)
 	log_init(b.opts.prog, LOG_LVL_INFO, false);
 	daemon_opts_parse(&b.opts, argc, argv, false);
 	if (b.opts.test_conf)
-		return daemon_conf_test(&b.opts, broker_conf_check);
+		return daemon_conf_test(&b.opts, broker_conf_test);
 
 	if ((b.conf = daemon_conf_load(b.opts.conf_path)) == NULL)
 		fatalx("%s: configuration not valid", b.opts.conf_path);
 	daemon_log_apply(&b.opts, b.conf);
+	/* Before nng starts its threads: Landlock binds only this one. */
+	if (sandbox_early(b.conf, SANDBOX_BROKER) == -1)
+		fatalx("cannot set up the sandbox");
 	if (broker_init(&b) == -1)
 		fatalx("cannot initialise the broker");
 	if (listeners_create(&b, &b.listeners) == -1)
 		fatalx("cannot set up the listeners");
+	if (tls_psk_start(&b) == -1)
+		fatalx("cannot load the PSK identities");
 	if (TAILQ_EMPTY(&b.listeners))
 		log_warnx("no listener is configured");
 	TAILQ_FOREACH(l, &b.listeners, entry)
@@ -187,8 +218,16 @@ main(int argc, char **argv)
 	if (b.opts.pid_file != NULL &&
 	    daemon_pidfile_write(b.opts.pid_file) == -1)
 		goto done;
+	/* Listeners, keys and the snapshot are open: narrow, then run. */
+	if (sandbox_enter(b.conf, SANDBOX_BROKER) == -1) {
+		log_err("cannot enter the sandbox; not starting");
+		daemon_pidfile_remove(b.opts.pid_file);
+		goto done;
+	}
+	(void)systemd_notify("READY=1");
 	log_notice("%s %s started", b.opts.prog, STAPLEMQ_VERSION);
 	event_base_dispatch(b.base);
+	(void)systemd_notify("STOPPING=1");
 	rc = 0;
 	log_notice("stopped");
 	daemon_pidfile_remove(b.opts.pid_file);

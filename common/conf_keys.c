@@ -40,7 +40,13 @@
 	    1, 65535, NULL, B, 0, "listen(2) backlog" },		\
 	{ "listeners." kind ".*.tcp_options.buffer", CONF_SIZE, "4KB",	\
 	    512, 16 * 1024 * 1024, NULL, B, 0,				\
-	    "socket receive and send buffer size" },			\
+	    "accepted for EMQX compatibility; reads use 16KB" },	\
+	{ "listeners." kind ".*.tcp_options.recbuf", CONF_SIZE, "0",	\
+	    0, 64 * 1024 * 1024, NULL, B, 0,				\
+	    "SO_RCVBUF; 0: the kernel's autotuning" },			\
+	{ "listeners." kind ".*.tcp_options.sndbuf", CONF_SIZE, "0",	\
+	    0, 64 * 1024 * 1024, NULL, B, 0,				\
+	    "SO_SNDBUF; 0: the kernel's autotuning" },			\
 	{ "listeners." kind ".*.tcp_options.nodelay", CONF_BOOL, "true", \
 	    0, 0, NULL, B, 0, "disable Nagle's algorithm (TCP_NODELAY)" }, \
 	{ "listeners." kind ".*.allow_anonymous", CONF_BOOL, "true", 0, 0, \
@@ -57,10 +63,15 @@ const struct conf_key conf_keys[] = {
 	    BF, 0, "snapshot files and nng sockets (tmpfs)" },
 	{ "node.data_dir", CONF_STRING, "\"/var/lib/staplemq\"", 0, 0, NULL,
 	    BF, 0, "persisted staples and CRLs" },
-	{ "node.user", CONF_STRING, "\"staplemq\"", 0, 0, NULL, BF, 0,
-	    "user to run as after start-up when started as root" },
+	{ "node.user", CONF_STRING, "\"staplemq\"", 0, 0, NULL, B, 0,
+	    "user the broker runs as when started as root" },
+	{ "node.fetcher_user", CONF_STRING, "\"staplemq-fetch\"", 0, 0, NULL,
+	    F, 0, "user fetcherd runs as when started as root" },
 	{ "node.group", CONF_STRING, "\"staplemq\"", 0, 0, NULL, BF, 0,
-	    "group to run as after start-up when started as root" },
+	    "group both run as when started as root" },
+	{ "node.sandbox", CONF_BOOL, "true", 0, 0, NULL, BF, 0,
+	    "drop root and install the seccomp filter; false: neither "
+	    "(logged as an error)" },
 
 	LISTENER_KEYS("tcp", "1883"),
 	LISTENER_KEYS("ssl", "8883"),
@@ -189,13 +200,14 @@ const struct conf_key conf_keys[] = {
 	    "on-demand fetches per second fetcherd accepts from brokers" },
 
 	{ "psk_authentication.enable", CONF_BOOL, "false", 0, 0, NULL, B, 0,
-	    "accept TLS-PSK clients" },
+	    "accept TLS-PSK clients on every ssl listener" },
 	{ "psk_authentication.init_file", CONF_STRING, "\"\"", 0, 0, NULL,
-	    B, 0, "identity<separator>hex-secret lines (mode 0600)" },
+	    B, R, "identity<separator>hex-secret lines (mode 0600), "
+	    "re-read on SIGHUP" },
 	{ "psk_authentication.separator", CONF_STRING, "\":\"", 0, 0, NULL,
-	    B, 0, "separator between identity and secret" },
+	    B, R, "separator between identity and secret" },
 	{ "psk_authentication.chunk_size", CONF_INT, "50", 1, 100000, NULL,
-	    B, 0, "identities imported per batch" },
+	    B, R, "EMQX's import batch; accepted, no effect here" },
 
 	{ NULL, 0, NULL, 0, 0, NULL, 0, 0, NULL }
 };

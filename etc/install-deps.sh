@@ -13,6 +13,7 @@ PKGS="
 	python3 python3-pytest python3-paho-mqtt python3-cryptography
 	mosquitto mosquitto-clients nginx
 	procps psmisc
+	systemd strace man-db util-linux
 "
 
 missing=""

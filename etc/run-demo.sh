@@ -16,6 +16,22 @@ if [ ! -f "$CERTS/ca.pem" ]; then
 fi
 mkdir -p demo
 
+# As root, both daemons drop to users of their own (node.sandbox, README
+# "Deploying with systemd"): make the users as a package would, give the
+# broker its keys (it re-reads them on SIGHUP), and make sure the users can
+# reach this directory at all.
+if [ "$(id -u)" = 0 ]; then
+	systemd-sysusers "$(pwd)/systemd/staplemq.sysusers"
+	chown staplemq:staplemq "$CERTS"/server-*.key
+	if ! setpriv --reuid=staplemq --regid=staplemq --clear-groups \
+	    test -r "$CONF" -a -x demo; then
+		echo "run-demo: user staplemq cannot read $(pwd)/$CONF: the" \
+		    "daemons drop root after start-up; use a checkout others" \
+		    "can read, or set node.sandbox = false in $CONF" >&2
+		exit 1
+	fi
+fi
+
 pids=""
 stop() {
 	trap - INT TERM EXIT

@@ -180,6 +180,7 @@ struct fetcherd {
 	struct cocsp_cache	*cocsp;		/* client OCSP answers */
 	struct table_seen	*seen;		/* publish.c: table grace */
 	size_t			 nseen;
+	bool			 stopping;	/* cancelled fetches: no follow-up */
 };
 
 /* How long an on-demand CRL is kept without a new request. */

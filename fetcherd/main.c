@@ -22,6 +22,8 @@
 #include "http.h"
 #include "log.h"
 #include "revcheck.h"
+#include "sandbox.h"
+#include "systemd.h"
 
 /* Both directories belong to staplemq; create them like mkdir -p. */
 static int
@@ -46,6 +48,25 @@ fetcherd_mkdirs(const char *path)
 		if ((*p = c) == '\0')
 			break;
 	}
+	return 0;
+}
+
+/*
+ * The runtime and data directories, created and, when started as root,
+ * given to node.fetcher_user:node.group with mode 0750: the broker's
+ * group reads the snapshots and connects to the sockets, nobody else.
+ */
+static int
+fetcherd_dirs(struct fetcherd *f)
+{
+	const char *dirs[2] = { conf_str(f->conf->root, "node.runtime_dir"),
+	    conf_str(f->conf->root, "node.data_dir") };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (fetcherd_mkdirs(dirs[i]) == -1 || priv_sandbox_chown(
+		    f->conf, SANDBOX_FETCHERD, dirs[i]) == -1)
+			return -1;
 	return 0;
 }
 
@@ -255,6 +276,7 @@ fetcherd_free(struct fetcherd *f)
 	 * Fetches still running end first: their callbacks ("cancelled")
 	 * still find their targets, sources and timers.
 	 */
+	f->stopping = true;
 	http_free(f->http);
 	f->http = NULL;
 	request_close(f);
@@ -288,6 +310,9 @@ main(int argc, char **argv)
 	if ((f.conf = daemon_conf_load(f.opts.conf_path)) == NULL)
 		fatalx("%s: configuration not valid", f.opts.conf_path);
 	daemon_log_apply(&f.opts, f.conf);
+	/* Before any thread: Landlock binds only the thread that asks. */
+	if (sandbox_early(f.conf, SANDBOX_FETCHERD) == -1)
+		fatalx("cannot set up the sandbox");
 	if (targets_create(f.conf, &f.targets) == -1)
 		fatalx("cannot set up the staple targets");
 	if (revconf_load(f.conf, &f.rev) == -1)
@@ -298,15 +323,17 @@ main(int argc, char **argv)
 	if (crl_configure(&f) == -1)
 		fatalx("cannot set up the CRL sources");
 	if (f.opts.diag_check) {
-		if (f.opts.publish && (fetcherd_mkdirs(conf_str(f.conf->root,
-		    "node.runtime_dir")) == -1 || fetcherd_mkdirs(conf_str(
-		    f.conf->root, "node.data_dir")) == -1))
+		if (f.opts.publish && fetcherd_dirs(&f) == -1)
 			goto done;
+		/* Responders' answers are parsed under the sandbox too. */
+		if (sandbox_enter(f.conf, SANDBOX_FETCHERD) == -1) {
+			rc = 2;
+			goto done;
+		}
 		rc = fetcherd_check(&f);
 		goto done;
 	}
-	if (fetcherd_mkdirs(conf_str(f.conf->root, "node.runtime_dir")) == -1 ||
-	    fetcherd_mkdirs(conf_str(f.conf->root, "node.data_dir")) == -1)
+	if (fetcherd_dirs(&f) == -1)
 		goto done;
 	if (daemon_signals_add(f.base, fetcherd_signal_cb, &f, f.ev_sig) == -1)
 		goto done;
@@ -316,6 +343,15 @@ main(int argc, char **argv)
 	if (f.opts.pid_file != NULL &&
 	    daemon_pidfile_write(f.opts.pid_file) == -1)
 		goto done;
+	/*
+	 * Certificates are read; narrow before the first fetch.  The nng
+	 * sockets come after, so that they belong to the unprivileged user.
+	 */
+	if (sandbox_enter(f.conf, SANDBOX_FETCHERD) == -1) {
+		log_err("cannot enter the sandbox; not starting");
+		daemon_pidfile_remove(f.opts.pid_file);
+		goto done;
+	}
 	if (publish_open(&f) == -1 || client_ocsp_start(&f) == -1)
 		goto done;
 	fetcherd_targets_log(&f);
@@ -328,8 +364,10 @@ main(int argc, char **argv)
 	if (staples_start(&f) == -1 || crl_start(&f) == -1 ||
 	    request_open(&f) == -1)
 		goto done;
+	(void)systemd_notify("READY=1");
 	log_notice("%s %s started", f.opts.prog, STAPLEMQ_VERSION);
 	event_base_dispatch(f.base);
+	(void)systemd_notify("STOPPING=1");
 	rc = 0;
 	log_notice("stopped");
 	daemon_pidfile_remove(f.opts.pid_file);

@@ -142,6 +142,8 @@ staple_done_cb(void *arg, const struct ocsp_fetch_result *r)
 	int64_t now = staple_now_ms();
 
 	t->in_flight = false;
+	if (t->f->stopping)
+		return;
 	t->last_http = r->http_status;
 	t->last_method = ocsp_method_name(r->method);
 	if (r->error != NULL) {

@@ -156,12 +156,18 @@ def listener_block(kind, name, port, pki=None, extra=""):
 
 @pytest.fixture
 def conf_factory(tmp_path):
-    """Write a configuration into the test's directory; returns its path."""
-    def write(text, name="staplemq.conf"):
+    """Write a configuration into the test's directory; returns its path.
+
+    The tests run as root and re-read root-owned 0600 files on SIGHUP, so
+    the daemons run without their sandbox (node.sandbox = false, added at
+    the end to keep line numbers) unless a test asks for it: the sandbox
+    has its own tests, test_privsep.py."""
+    def write(text, name="staplemq.conf", sandbox=False):
         path = tmp_path / name
         base = (f'node.runtime_dir = "{tmp_path}/run"\n'
                 f'node.data_dir = "{tmp_path}/data"\n')
-        path.write_text(base + text)
+        tail = "" if sandbox else "\nnode.sandbox = false\n"
+        path.write_text(base + text + tail)
         return path
     return write
 

@@ -358,3 +358,13 @@ def test_corrupt_snapshot_keeps_the_previous_one(stapling):
                          r"snapshot")
     assert stapled(s_client(stapling.ssl, stapling.pki))
     assert d["broker"].alive()
+
+
+def test_fetcherd_stops_cleanly_with_fetches_in_flight(stapling):
+    """SIGTERM while responders are slow: the fetches are cancelled, the
+    process exits 0 (and, under `make asan`, without a report)."""
+    stapling.responder.control(mode="slow", delay=5)
+    f = stapling.start(which=("fetcherd",))["fetcherd"]
+    time.sleep(0.5)
+    assert f.stop() == 0
+    assert "stopped" in f.log()
