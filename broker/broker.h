@@ -304,6 +304,7 @@ int	listener_start(struct listener *, struct broker *);
 void	listener_free(struct listener *);
 int	listeners_create(struct broker *, struct listener_head *);
 void	listeners_free(struct listener_head *);
+void	listeners_reload(struct broker *, const struct conf *);
 
 /* tls.c */
 SSL_CTX	*tls_ctx_new(const struct conf_node *ssl_options, const char *name);
@@ -382,6 +383,7 @@ void	staples_free(struct listener *);
 int	revocation_start(struct broker *);
 void	revocation_stop(struct broker *);
 void	revocation_load(struct broker *);
+void	revocation_reapply(struct broker *);
 void	revocation_tick(struct broker *);
 void	revocation_listeners_check(struct broker *);
 

@@ -295,3 +295,110 @@ listeners_free(struct listener_head *head)
 		listener_free(l);
 	}
 }
+
+static const struct conf_node *
+listener_block(const struct conf *conf, const struct listener *l)
+{
+	char path[256];
+	const char *colon = strchr(l->name, ':');
+
+	snprintf(path, sizeof(path), "listeners.%.*s.%s",
+	    (int)(colon - l->name), l->name, colon + 1);
+	return conf_find(conf->root, path);
+}
+
+/*
+ * Move what a freshly built listener holds (TLS context, staples, rules,
+ * limits) into the running one, whose socket and clients stay.  The old
+ * context lives on in the connections that use it: OpenSSL counts them.
+ */
+static void
+listener_adopt(struct listener *l, struct listener *nl,
+    const struct conf_node *ln)
+{
+	struct access_rules *rules = l->rules;
+	struct staple **staples = l->staples;
+	size_t i, nstaples = l->nstaples;
+	SSL_CTX *ctx = l->ctx;
+	char *suites = l->psk_suites;
+
+	l->rules = nl->rules;
+	l->ctx = nl->ctx;
+	l->staples = nl->staples;
+	l->nstaples = nl->nstaples;
+	l->psk_suites = nl->psk_suites;
+	l->max_conns = nl->max_conns;
+	l->proxy_timeout_ms = nl->proxy_timeout_ms;
+	l->allow_anonymous = nl->allow_anonymous;
+	l->handshake_ms = nl->handshake_ms;
+	l->recbuf = nl->recbuf;
+	l->sndbuf = nl->sndbuf;
+	l->nodelay = nl->nodelay;
+	l->startup_wait_ms = nl->startup_wait_ms;
+	l->must_staple_wait_ms = nl->must_staple_wait_ms;
+	for (i = 0; i < l->nstaples; i++)
+		l->staples[i]->listener = l;
+	/* Callbacks were registered with the scratch listener. */
+	if (l->ctx != NULL) {
+		SSL_CTX_set_tlsext_status_arg(l->ctx, l);
+		clientcheck_listener(l, ln);
+	}
+	nl->rules = rules;
+	nl->ctx = ctx;
+	nl->staples = staples;
+	nl->nstaples = nstaples;
+	nl->psk_suites = suites;
+}
+
+/*
+ * SIGHUP: every running listener takes its new settings, certificates
+ * and keys.  A new, removed or moved listener needs a restart (logged).
+ * The configuration was checked whole before (broker_conf_check).
+ */
+void
+listeners_reload(struct broker *b, const struct conf *conf)
+{
+	const struct conf_node *ln;
+	struct listener *l, *nl;
+	struct broker tmp;
+	struct listener_head fresh;
+
+	TAILQ_FOREACH(l, &b->listeners, entry) {
+		if ((ln = listener_block(conf, l)) == NULL ||
+		    !conf_bool(ln, "enable")) {
+			log_notice("%s: removed from the configuration: it "
+			    "stops at the next restart", l->name);
+			continue;
+		}
+		if ((nl = listener_new(ln, l->tls ? "ssl" : "tcp",
+		    strchr(l->name, ':') + 1)) == NULL)
+			continue;
+		if (tls_psk_listener(nl, conf) == -1 ||
+		    nl->addrlen != l->addrlen ||
+		    memcmp(&nl->addr, &l->addr, l->addrlen) != 0) {
+			if (nl->addrlen != l->addrlen || memcmp(&nl->addr,
+			    &l->addr, l->addrlen) != 0)
+				log_notice("%s: bind changed: takes effect at "
+				    "the next restart", l->name);
+			listener_free(nl);
+			continue;
+		}
+		listener_adopt(l, nl, ln);
+		listener_free(nl);
+		log_info("%s: reloaded", l->name);
+	}
+	/* Listeners only the new file has: say what a restart would do. */
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.conf = (struct conf *)conf;
+	if (listeners_create(&tmp, &fresh) == 0)
+		TAILQ_FOREACH(nl, &fresh, entry) {
+			TAILQ_FOREACH(l, &b->listeners, entry)
+				if (strcmp(l->name, nl->name) == 0)
+					break;
+			if (l == NULL)
+				log_notice("%s: new: takes effect at the next "
+				    "restart", nl->name);
+		}
+	listeners_free(&fresh);
+	revocation_reapply(b);
+}

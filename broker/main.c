@@ -57,7 +57,7 @@ broker_reload(struct broker *b)
 	b->conf = conf;
 	broker_limits_load(&b->lim, b->conf);
 	daemon_log_apply(&b->opts, b->conf);
-	/* XXX listeners and TLS contexts are rebuilt by a later issue. */
+	listeners_reload(b, b->conf);
 	log_notice("configuration reloaded");
 }
 

@@ -351,6 +351,21 @@ revocation_load(struct broker *b)
 	clientcheck_snapshot(b);
 }
 
+/* After a reload: the new staples learn what the current snapshot says. */
+void
+revocation_reapply(struct broker *b)
+{
+	struct listener *l;
+	time_t now = time(NULL);
+	size_t i;
+
+	if (b->snap == NULL)
+		return;
+	TAILQ_FOREACH(l, &b->listeners, entry)
+		for (i = 0; i < l->nstaples; i++)
+			staple_apply(l->staples[i], b->snap, now);
+}
+
 static void
 revocation_notify_cb(evutil_socket_t fd, short what, void *arg)
 {

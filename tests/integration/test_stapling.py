@@ -368,3 +368,14 @@ def test_fetcherd_stops_cleanly_with_fetches_in_flight(stapling):
     time.sleep(0.5)
     assert f.stop() == 0
     assert "stopped" in f.log()
+
+
+def test_broker_reload_keeps_stapling(stapling):
+    d = stapling.start()
+    assert wait_port(stapling.ssl, 15)
+    assert stapled(s_client(stapling.ssl, stapling.pki))
+    d["broker"].signal(signal.SIGHUP)
+    d["broker"].wait_log(r"ssl:default: reloaded")
+    for sigalgs in ("ECDSA+SHA256", "RSA-PSS+SHA256:RSA+SHA256"):
+        out = s_client(stapling.ssl, stapling.pki, "-sigalgs", sigalgs)
+        assert stapled(out), out

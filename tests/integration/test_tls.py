@@ -2,6 +2,7 @@
 and mosquitto_pub, paho, openssl s_client, Python's ssl): certificate
 selection by signature algorithm, versions, ciphers, client certificates,
 the handshake timeout, renegotiation, and clients that do not speak TLS."""
+import signal
 import socket
 import ssl
 import subprocess
@@ -380,3 +381,29 @@ def test_plain_mqtt_to_the_tls_port_is_closed(tls_broker):
     assert sub.get().payload == b"fine"
     for c in (sub, pub):
         c.stop()
+
+
+def test_sighup_reloads_certificates_without_dropping_clients(tls_broker):
+    """A new certificate is served from the next handshake after SIGHUP;
+    a client connected before keeps its session."""
+    b = tls_broker
+    pki = b.pki
+    live = Client(b.ssl, client_id="live",
+                  tls={"ca": str(pki / "ca.pem")})
+    live.subscribe("reload/#", 1)
+    text = b.conf.read_text()
+    text = text.replace(f'["{pki}/server-rsa.pem", "{pki}/server-ec.pem"]',
+                        f'"{pki}/server-ec.pem"')
+    text = text.replace(f'["{pki}/server-rsa.key", "{pki}/server-ec.key"]',
+                        f'"{pki}/server-ec.key"')
+    assert "server-rsa" not in text
+    b.conf.write_text(text)
+    b.signal(signal.SIGHUP)
+    b.wait_log(r"ssl:default: reloaded")
+    # RSA signature algorithms only: the RSA certificate is gone
+    rc, out = s_client(b, "-tls1_2", "-sigalgs", "RSA+SHA256")
+    assert not established(out), out
+    rc, out = s_client(b, "-sigalgs", "ECDSA+SHA256")
+    assert established(out), out
+    Client(b.tcp, client_id="pub").publish("reload/x", b"still here", 1)
+    assert live.get().payload == b"still here"
