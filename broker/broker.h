@@ -182,6 +182,7 @@ struct client {
 	bool			 rev_pending;	/* status asked of fetcherd */
 	STACK_OF(X509)		*chain;		/* verified, for re-checks */
 	bool			 eof;		/* peer closed after data */
+	bool			 closing;	/* in client_close() */
 	int64_t			 last_rx_ms;
 	uint64_t		 bytes_in, bytes_out;
 

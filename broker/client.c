@@ -159,8 +159,14 @@ client_close(struct client *c, const char *why)
 {
 	struct broker *b = c->broker;
 
-	if (c->state == CS_CLOSED)
+	/*
+	 * The last flush below may fail and close again: that inner call
+	 * must return, or a peer that resets with output pending makes the
+	 * recursion overflow the stack.
+	 */
+	if (c->state == CS_CLOSED || c->closing)
 		return;
+	c->closing = true;
 	if (why != NULL)
 		log_info("%s: %s%s%s: closing: %s", c->listener->name, c->peer,
 		    c->id ? " " : "", c->id ? c->id : "", why);

@@ -21,6 +21,7 @@
  * the broker (its CPU use over the measurement is reported).
  */
 #include <sys/epoll.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <netinet/in.h>
@@ -65,6 +66,7 @@ enum conn_state {
 	C_CONNACK,		/* CONNECT sent */
 	C_SUBACK,		/* SUBSCRIBE sent */
 	C_READY,
+	C_CLOSING,		/* DISCONNECT sent, reading until EOF */
 	C_DEAD,			/* closed, freed at the end of the turn */
 };
 
@@ -104,7 +106,7 @@ struct conn {
 	int		 err;		/* connect(2) failed at once */
 	bool		 want_write;	/* TLS needs the socket writable */
 	bool		 dirty;
-	bool		 listed;	/* in clients[], which owns it */
+	LIST_ENTRY(conn) entry;		/* the loop's list of all */
 	struct conn	*next_dirty;
 	struct conn	*next_dead;
 	struct buf	 in, out;
@@ -117,12 +119,15 @@ struct conn {
  * thread); the counters the main thread reads meanwhile are atomic.
  */
 struct loop {
+	unsigned	 id;		/* thread number */
 	int		 ep;
+	LIST_HEAD(, conn) all;		/* every conn not yet freed */
 	struct conn	*dirty;		/* output to flush this turn */
 	struct conn	*dead;		/* to free at the end of the turn */
 	unsigned	 slots;		/* idle: connections to open in all */
 	unsigned	 inprogress;	/* opened and not yet ready */
 	unsigned	 nready;
+	unsigned	 nclosing;
 	unsigned	 opened;
 	bool		 no_more;	/* socket() failed: fd limit */
 	_Atomic bool	 stop;
@@ -175,8 +180,6 @@ static int		 timer_tag;	/* epoll data of the latency timer */
 
 /* Throughput and latency state (one loop, one thread). */
 static struct topic	*topics;
-static struct conn	**clients;	/* every client, for the end */
-static size_t		 nclients;
 static uint8_t		*payload;
 static bool		 publishing;
 static uint64_t		 total_recv, total_sent, stalls;
@@ -185,6 +188,7 @@ static int64_t		*samples;
 static size_t		 nsamples, max_samples;
 
 static void	conn_close(struct conn *, bool);
+static void	conn_destroy(struct conn *);
 static void	conn_flush(struct conn *);
 static void	mode_ready(struct conn *);
 static void	mode_failed(struct conn *);
@@ -387,8 +391,9 @@ conn_send_connect(struct conn *c)
 	char id[64];
 	static const char *roles[] = { "pub", "sub", "probe" };
 
-	snprintf(id, sizeof(id), "bench-%lx-%s-%u", run_id, roles[c->role],
-	    c->idx);
+	/* Unique across threads: a repeated id would take a session over. */
+	snprintf(id, sizeof(id), "bench-%lx-%u-%s-%u", run_id, c->loop->id,
+	    roles[c->role], c->idx);
 	memset(&p, 0, sizeof(p));
 	p.type = MQTT_CONNECT;
 	p.connect.level = MQTT_LEVEL_311;
@@ -495,6 +500,7 @@ conn_open(struct loop *l, enum conn_role role, struct topic *t, unsigned idx)
 	c->topic = t;
 	c->idx = idx;
 	c->state = C_CONNECTING;
+	LIST_INSERT_HEAD(&l->all, c, entry);
 	c->armed = EPOLLIN | EPOLLOUT;
 	ev.events = c->armed;
 	ev.data.ptr = c;
@@ -514,13 +520,15 @@ conn_open(struct loop *l, enum conn_role role, struct topic *t, unsigned idx)
 static void
 conn_fail(struct conn *c, const char *why)
 {
-	if (c->state == C_DEAD)
+	if (c->state == C_DEAD || c->state == C_CLOSING) {
+		conn_destroy(c);
 		return;
+	}
 	warnlimit("connection %u: %s", c->idx, why);
 	atomic_fetch_add(&c->loop->failed, 1);
 	if (c->state != C_READY)
 		c->loop->inprogress--;
-	conn_close(c, false);
+	conn_destroy(c);
 	mode_failed(c);
 }
 
@@ -621,6 +629,15 @@ on_publish(struct conn *c, const struct mqtt_publish *pub)
 	samples[nsamples++] = d;
 }
 
+static void
+conn_ready(struct conn *c)
+{
+	c->state = C_READY;
+	c->loop->inprogress--;
+	c->loop->nready++;
+	mode_ready(c);
+}
+
 /* One packet from the broker.  Returns -1 when c failed. */
 static int
 conn_packet(struct conn *c, const struct mqtt_packet *p)
@@ -641,10 +658,7 @@ conn_packet(struct conn *c, const struct mqtt_packet *p)
 			conn_send_subscribe(c);
 			return 0;
 		}
-		c->state = C_READY;
-		c->loop->inprogress--;
-		c->loop->nready++;
-		mode_ready(c);
+		conn_ready(c);
 		return 0;
 	case MQTT_SUBACK:
 		if (c->state != C_SUBACK)
@@ -654,10 +668,7 @@ conn_packet(struct conn *c, const struct mqtt_packet *p)
 			conn_fail(c, "SUBSCRIBE refused");
 			return -1;
 		}
-		c->state = C_READY;
-		c->loop->inprogress--;
-		c->loop->nready++;
-		mode_ready(c);
+		conn_ready(c);
 		return 0;
 	case MQTT_PUBLISH:
 		on_publish(c, &p->publish);
@@ -774,6 +785,73 @@ conn_flush(struct conn *c)
 	conn_arm(c);
 }
 
+/* Close c's socket at once; the memory goes at the end of the turn. */
+static void
+conn_destroy(struct conn *c)
+{
+	if (c->state == C_DEAD)
+		return;
+	if (c->state == C_READY)
+		c->loop->nready--;
+	if (c->state == C_CLOSING)
+		c->loop->nclosing--;
+	c->state = C_DEAD;
+	ERR_clear_error();
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	close(c->fd);
+	c->next_dead = c->loop->dead;
+	c->loop->dead = c;
+}
+
+/*
+ * Close c.  A clean close is a well-behaved device's: DISCONNECT and
+ * close_notify, then its side of the socket shut, and the rest read
+ * until the broker closes (a lingering close, as nginx does), because
+ * closing with unread bytes would send a reset instead.
+ */
+static void
+conn_close(struct conn *c, bool clean)
+{
+	struct mqtt_packet p;
+
+	if (c->state == C_DEAD || c->state == C_CLOSING)
+		return;
+	if (!clean || c->state != C_READY) {
+		conn_destroy(c);
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	p.type = MQTT_DISCONNECT;
+	conn_send(c, &p);
+	conn_flush(c);
+	if (c->state == C_DEAD)
+		return;
+	if (c->ssl != NULL)
+		(void)SSL_shutdown(c->ssl);
+	ERR_clear_error();
+	(void)shutdown(c->fd, SHUT_WR);
+	buf_consume(&c->out, c->out.len);	/* can no longer go */
+	c->want_write = false;
+	c->loop->nready--;
+	c->loop->nclosing++;
+	c->state = C_CLOSING;
+	conn_arm(c);
+}
+
+/* A closing connection: discard what comes until the broker closes. */
+static void
+conn_linger(struct conn *c)
+{
+	uint8_t scratch[BENCH_READ_CHUNK];
+	ssize_t n;
+
+	while ((n = read(c->fd, scratch, sizeof(scratch))) > 0)
+		;
+	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		conn_destroy(c);
+}
+
 static void
 conn_event(struct conn *c, uint32_t events)
 {
@@ -788,44 +866,16 @@ conn_event(struct conn *c, uint32_t events)
 		conn_tls_step(c);
 		return;
 	}
+	if (c->state == C_CLOSING) {
+		conn_linger(c);
+		return;
+	}
 	if (events & EPOLLOUT) {
 		c->want_write = false;
 		conn_flush(c);
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		conn_read(c);
-}
-
-/*
- * Close c: a clean one sends DISCONNECT and close_notify first, as a
- * well-behaved device would.  The memory goes at the end of the turn.
- */
-static void
-conn_close(struct conn *c, bool clean)
-{
-	struct mqtt_packet p;
-
-	if (c->state == C_DEAD)
-		return;
-	if (clean && c->state == C_READY) {
-		memset(&p, 0, sizeof(p));
-		p.type = MQTT_DISCONNECT;
-		conn_send(c, &p);
-		conn_flush(c);
-		if (c->ssl != NULL && c->state != C_DEAD)
-			(void)SSL_shutdown(c->ssl);
-	}
-	if (c->state == C_DEAD)
-		return;
-	if (c->state == C_READY)
-		c->loop->nready--;
-	c->state = C_DEAD;
-	ERR_clear_error();
-	SSL_free(c->ssl);
-	c->ssl = NULL;
-	close(c->fd);
-	c->next_dead = c->loop->dead;
-	c->loop->dead = c;
 }
 
 /* Flush what this turn produced, then free what it closed. */
@@ -841,8 +891,7 @@ loop_end_turn(struct loop *l)
 	}
 	while ((c = l->dead) != NULL) {
 		l->dead = c->next_dead;
-		if (c->listed)
-			continue;
+		LIST_REMOVE(c, entry);
 		free(c->in.p);
 		free(c->out.p);
 		free(c);
@@ -876,9 +925,11 @@ loop_once(struct loop *l, int ms, struct conn *pub, int tfd)
 }
 
 static void
-loop_init(struct loop *l, unsigned slots)
+loop_init(struct loop *l, unsigned id, unsigned slots)
 {
 	memset(l, 0, sizeof(*l));
+	LIST_INIT(&l->all);
+	l->id = id;
 	l->slots = slots;
 	if ((l->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
@@ -981,26 +1032,18 @@ topics_init(void)
 static void
 clients_open(struct loop *l)
 {
-	unsigned i, j;
+	unsigned i, j, n = 0;
 
-	if ((clients = calloc((size_t)opt.pubs * (opt.subs + 1),
-	    sizeof(*clients))) == NULL)
-		die("out of memory");
 	for (i = 0; i < opt.pubs; i++)
-		for (j = 0; j < opt.subs; j++)
-			if ((clients[nclients] = conn_open(l, R_SUB,
-			    &topics[i], nclients)) == NULL)
-				die("cannot open subscriber %zu", nclients);
-			else
-				clients[nclients++]->listed = true;
-	setup_wait(l, nclients);
+		for (j = 0; j < opt.subs; j++, n++)
+			if (conn_open(l, R_SUB, &topics[i], n) == NULL)
+				die("cannot open subscriber %u", n);
+	setup_wait(l, n);
 	for (i = 0; i < opt.pubs; i++)
-		if ((clients[nclients++] = topics[i].pub = conn_open(l, R_PUB,
-		    &topics[i], i)) == NULL)
+		if ((topics[i].pub = conn_open(l, R_PUB, &topics[i], i)) ==
+		    NULL)
 			die("cannot open publisher %u", i);
-		else
-			topics[i].pub->listed = true;
-	setup_wait(l, nclients);
+	setup_wait(l, n + opt.pubs);
 }
 
 static bool
@@ -1011,36 +1054,48 @@ clients_drained(void)
 	for (i = 0; i < opt.pubs; i++)
 		if (topics[i].delivered + topics[i].lost <
 		    topics[i].sent * topics[i].nsubs ||
-		    (topics[i].pub != NULL && topics[i].pub->unacked > 0))
+		    (topics[i].pub != NULL && topics[i].pub->state == C_READY &&
+		    topics[i].pub->unacked > 0))
 			return false;
 	return true;
 }
 
 /*
- * The end of a run: what was published arrives (for up to 5 seconds),
- * then every client says DISCONNECT and closes with nothing left unread,
- * so that the broker sees orderly ends, not resets.
+ * Every connection of the loop says DISCONNECT and closes cleanly; those
+ * the broker has not closed after two seconds are cut.
  */
+static void
+loop_close_all(struct loop *l)
+{
+	struct conn *c;
+	double end = now() + 2;
+
+	l->no_more = true;	/* a failure now opens no other */
+	LIST_FOREACH(c, &l->all, entry)
+		conn_close(c, true);
+	loop_end_turn(l);
+	while (l->nclosing > 0 && now() < end)
+		loop_once(l, 50, NULL, -1);
+	LIST_FOREACH(c, &l->all, entry)
+		conn_destroy(c);
+	loop_end_turn(l);
+}
+
+/* The end of a run: what was published arrives (for up to 5 seconds). */
 static void
 clients_close(struct loop *l, struct conn *pub, int tfd)
 {
 	double end = now() + 5;
-	size_t i;
+	unsigned i;
 
 	publishing = false;
 	while (!clients_drained() && now() < end)
 		loop_once(l, 50, pub, tfd);
-	for (i = 0; i < nclients; i++)
-		conn_close(clients[i], true);
-	loop_end_turn(l);
-	for (i = 0; i < nclients; i++) {
-		free(clients[i]->in.p);
-		free(clients[i]->out.p);
-		free(clients[i]);
-	}
-	free(clients);
-	clients = NULL;
-	nclients = 0;
+	if (tfd != -1)
+		close(tfd);
+	loop_close_all(l);
+	for (i = 0; i < opt.pubs; i++)
+		topics[i].pub = NULL;
 }
 
 static int
@@ -1051,7 +1106,7 @@ mode_tput(void)
 	uint64_t r0, r1, p0, p1, lost = 0;
 	unsigned i;
 
-	loop_init(&l, 0);
+	loop_init(&l, 0, 0);
 	topics_init();
 	clients_open(&l);
 	publishing = true;
@@ -1133,7 +1188,7 @@ mode_latency(void)
 	max_samples = (size_t)(opt.rate * (opt.time + 1)) + 1024;
 	if ((samples = calloc(max_samples, sizeof(*samples))) == NULL)
 		die("out of memory");
-	loop_init(&l, 0);
+	loop_init(&l, 0, 0);
 	topics_init();
 	clients_open(&l);
 	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
@@ -1181,11 +1236,21 @@ hs_thread(void *arg)
 {
 	struct loop *l = arg;
 	unsigned i;
+	double end;
 
 	for (i = 0; i < opt.conc; i++)
 		hs_open(l);
 	while (!atomic_load(&l->stop))
 		loop_once(l, 50, NULL, -1);
+	/*
+	 * Stopped: no new connections; those under way finish as the row
+	 * says (CONNACK, DISCONNECT, close) rather than being cut.
+	 */
+	end = now() + 5;
+	while (l->inprogress > 0 && now() < end)
+		loop_once(l, 50, NULL, -1);
+	loop_close_all(l);
+	close(l->ep);
 	return NULL;
 }
 
@@ -1203,7 +1268,7 @@ mode_handshake(void)
 		die("-j must be 1 to %d", BENCH_MAX_THREADS);
 	opt.conc = (opt.conc + opt.threads - 1) / opt.threads;
 	for (i = 0; i < opt.threads; i++) {
-		loop_init(&loops[i], 0);
+		loop_init(&loops[i], i, 0);
 		if (pthread_create(&loops[i].thread, NULL, hs_thread,
 		    &loops[i]) != 0)
 			die("pthread_create failed");
@@ -1247,7 +1312,7 @@ mode_idle(void)
 
 	if (opt.pid <= 0)
 		die("idle needs --pid");
-	loop_init(&l, opt.conns);
+	loop_init(&l, 0, opt.conns);
 	/* The broker's own idle footprint, before any connection. */
 	if ((before = broker_rss_kb()) < 0)
 		die("cannot read VmRSS of pid %d", (int)opt.pid);
@@ -1259,7 +1324,9 @@ mode_idle(void)
 	    now() < end)
 		loop_once(&l, 100, NULL, -1);
 	/* Let the broker finish with handshake-time buffers. */
-	run_until(&l, now() + opt.warmup, NULL, -1);
+	end = now() + opt.warmup;
+	while (now() < end)
+		loop_once(&l, 100, NULL, -1);
 	if ((after = broker_rss_kb()) < 0)
 		die("cannot read VmRSS of pid %d", (int)opt.pid);
 	printf("mode=idle conns=%u wanted=%u failed=%llu rss_before_kb=%ld "
@@ -1267,7 +1334,11 @@ mode_idle(void)
 	    opt.conns, (unsigned long long)atomic_load(&l.failed), before,
 	    after, l.nready ? (after - before) * 1024.0 / l.nready : 0,
 	    now() - t0);
-	return l.nready > 0 ? 0 : 1;
+	fflush(stdout);
+	i = l.nready;
+	loop_close_all(&l);
+	close(l.ep);
+	return i > 0 ? 0 : 1;
 }
 
 /* Handshake: done, close, open the next one.  Idle: keep it. */

@@ -363,6 +363,13 @@ tput_row() {
 	pair "$BENCH_REPEAT" tput "$4" $t $g -q "$1" -s "$3"
 	row "$name" high msg/s "$(med smq rate)" "$(med mosq rate)" \
 	    "$(med smq broker_cpu)" "$(med mosq broker_cpu)"
+	for b in smq mosq; do
+		if grep -q 'stalls=[1-9]' "$TMP/res.$b"; then
+			NOTES="${NOTES}note: $name: messages to $b stopped"
+			NOTES="$NOTES arriving for a second and were written off
+"
+		fi
+	done
 }
 
 # Latency and handshakes come out close for both brokers, where a single
@@ -416,8 +423,18 @@ memory_row() {
 
 # --- the run ----------------------------------------------------------------
 
+# cpu_ticks: "busy steal total" from /proc/stat.  On a virtual machine
+# the hypervisor may run others on our CPUs (steal): numbers measured then
+# are lower and noisier, so the share is printed at the end.
+cpu_ticks() {
+	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i
+		print t - $5 - $6 - $9, $9, t; exit }' /proc/stat
+}
+
 START=$(date +%s)
+TICKS0=$(cpu_ticks)
 MEM_NOTE=""
+NOTES=""
 cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
 smqv=$("$BROKER" --version 2>&1 | head -n 1 | awk '{ print $NF }')
 mosqv=$("$MOSQUITTO" -h 2>&1 | head -n 1)
@@ -463,10 +480,14 @@ memory_row tcp
 
 echo
 [ -z "$MEM_NOTE" ] || printf '%s' "$MEM_NOTE"
+[ -z "$NOTES" ] || printf "%s" "$NOTES"
 [ -z "$CONNS_NOTE" ] || echo "note: $CONNS_NOTE"
 [ ! -s "$TABLE" ] || awk -F'|' -v summary=1 "$FORMAT" "$TABLE"
 echo "total time: $(( $(date +%s) - START ))s," \
     "load at the end $(cut -d ' ' -f 1-3 /proc/loadavg)"
+echo "$TICKS0 $(cpu_ticks)" | awk '{ t = $6 - $3; if (t > 0)
+	printf "CPU time of the machine: %.0f%% busy, %.0f%% stolen by the" \
+	    " hypervisor\n", 100 * ($4 - $1) / t, 100 * ($5 - $2) / t }'
 if [ "$FAILED_REF" = 1 ]; then
 	echo "bench: some cells could not be measured on mosquitto" >&2
 	exit 1

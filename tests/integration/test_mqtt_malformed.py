@@ -509,3 +509,19 @@ def test_malformed_vectors_log_their_statement(broker):
             missing.append(f"{stmt} ({note}): {line.split('closing: ')[1]}")
     assert not missing, "close reasons without their statement:\n" + \
         "\n".join(missing)
+
+
+def test_reset_with_output_pending_does_not_crash(broker):
+    """A client that resets (RST) right after CONNECT, while the CONNACK
+    is still queued, only closes its own connection; seen as a stack
+    overflow once (close -> flush -> close ...)."""
+    import struct as _struct
+    for i in range(50):
+        s = socket.create_connection(("127.0.0.1", broker.tcp), 5)
+        s.sendall(raw.connect(client_id=f"rst{i}"))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     _struct.pack("ii", 1, 0))
+        s.close()
+    assert broker.alive()
+    r = raw.Raw(broker.tcp)
+    assert r.connack(client_id="after") == (False, 0)
