@@ -49,7 +49,7 @@ CURL_LIBS := $(shell pkg-config --libs libcurl)
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp)
 
 IPC_SRCS = ipc/snapshot.c ipc/snapshot_write.c ipc/notify.c ipc/crl_table.c \
-	ipc/crl_table_write.c
+	ipc/crl_table_write.c ipc/mapfile.c ipc/writefile.c
 COMMON_SRCS = common/log.c common/conf.c common/conf_parse.c common/conf_keys.c \
 	common/xmalloc.c common/daemon.c common/ossl.c common/siphash.c \
 	common/chain.c common/revcheck.c common/sandbox.c common/systemd.c
@@ -67,7 +67,8 @@ FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c fetcherd/staple.c \
 	fetcherd/crl.c fetcherd/crl_ingest.c fetcherd/request.c \
 	fetcherd/client_ocsp.c
 
-# Unit tests: t_NAME is built from tests/unit/t_NAME.c and T_NAME_SRCS.
+# Unit tests: t_NAME is built from tests/unit/t_NAME.c, T_NAME_SRCS and
+# the helpers they share (tests/unit/testutil.c).
 UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_topic t_retain t_acl \
 	t_passwd t_proxy_proto t_access t_snapshot t_notify t_revcheck \
 	t_schedule t_crl_table t_crl_ingest t_psk t_sandbox t_systemd
@@ -81,15 +82,16 @@ T_acl_SRCS = broker/acl.c broker/topic.c common/siphash.c common/log.c common/xm
 T_passwd_SRCS = broker/passwd.c common/log.c common/xmalloc.c
 T_proxy_proto_SRCS = broker/proxy_proto.c
 T_access_SRCS = broker/access.c common/log.c common/xmalloc.c
-T_snapshot_SRCS = ipc/snapshot.c ipc/snapshot_write.c common/log.c \
-	common/xmalloc.c
+T_snapshot_SRCS = ipc/snapshot.c ipc/snapshot_write.c ipc/mapfile.c \
+	ipc/writefile.c common/log.c common/xmalloc.c
 T_notify_SRCS = ipc/notify.c common/log.c common/xmalloc.c
 T_revcheck_SRCS = common/revcheck.c common/log.c common/xmalloc.c
 T_schedule_SRCS = fetcherd/schedule.c
-T_crl_table_SRCS = ipc/crl_table.c ipc/crl_table_write.c common/log.c \
-	common/xmalloc.c
+T_crl_table_SRCS = ipc/crl_table.c ipc/crl_table_write.c ipc/mapfile.c \
+	ipc/writefile.c common/log.c common/xmalloc.c
 T_crl_ingest_SRCS = fetcherd/crl_ingest.c ipc/crl_table.c \
-	ipc/crl_table_write.c common/log.c common/xmalloc.c
+	ipc/crl_table_write.c ipc/mapfile.c ipc/writefile.c common/log.c \
+	common/xmalloc.c
 T_psk_SRCS = broker/psk.c common/siphash.c common/log.c common/xmalloc.c
 T_sandbox_SRCS = common/sandbox.c common/conf.c common/conf_parse.c \
 	common/conf_keys.c common/log.c common/xmalloc.c
@@ -102,12 +104,15 @@ F_fuzz_conf_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/l
 	common/xmalloc.c
 F_fuzz_mqtt_codec_SRCS = broker/mqtt_codec.c
 F_fuzz_proxy_proto_SRCS = broker/proxy_proto.c
-F_fuzz_snapshot_SRCS = ipc/snapshot.c common/log.c common/xmalloc.c
+F_fuzz_snapshot_SRCS = ipc/snapshot.c ipc/mapfile.c common/log.c \
+	common/xmalloc.c
 F_fuzz_ipc_msg_SRCS = ipc/notify.c common/log.c common/xmalloc.c
 F_fuzz_ocsp_response_SRCS = common/revcheck.c common/log.c common/xmalloc.c
-F_fuzz_crl_table_SRCS = ipc/crl_table.c common/log.c common/xmalloc.c
+F_fuzz_crl_table_SRCS = ipc/crl_table.c ipc/mapfile.c common/log.c \
+	common/xmalloc.c
 F_fuzz_crl_ingest_SRCS = fetcherd/crl_ingest.c ipc/crl_table.c \
-	ipc/crl_table_write.c common/log.c common/xmalloc.c
+	ipc/crl_table_write.c ipc/mapfile.c ipc/writefile.c common/log.c \
+	common/xmalloc.c
 
 OBJ	= $(BUILD)/obj
 objs	= $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -145,7 +150,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 UNIT_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 
 define unit_rule
-$(BUILD)/tests/$(1): $(OBJ)/tests/unit/$(1).o $(call objs,$(T_$(1:t_%=%)_SRCS))
+$(BUILD)/tests/$(1): $(OBJ)/tests/unit/$(1).o $(OBJ)/tests/unit/testutil.o \
+    $(call objs,$(T_$(1:t_%=%)_SRCS))
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDSAN) $$(LDFLAGS) -o $$@ $$^ $$(CMOCKA_LIBS) $$(SSL_LIBS) \
 	    $$(NNG_LIBS) $$(SECCOMP_LIBS)

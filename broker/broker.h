@@ -135,9 +135,7 @@ struct session {
 	char			*id;
 	char			*username;	/* of the last client, for ACLs */
 	struct client		*client;	/* NULL while offline */
-	bool			 clean;
 	int64_t			 expires_ms;	/* offline persistent only */
-	uint16_t		 next_id;
 	struct flight_head	 flights;
 	size_t			 nflights;
 	struct queued_head	 queue;
@@ -145,8 +143,9 @@ struct session {
 	size_t			 nqueued_qos0;
 	uint8_t			*rx_qos2;	/* bitmap of PUBREC'd ids */
 	uint64_t		 match_gen;	/* routing dedup stamp */
+	uint16_t		 next_id;
 	uint8_t			 match_qos;
-	size_t			 nsubs;
+	bool			 clean;
 };
 
 enum client_state {
@@ -183,8 +182,9 @@ struct client {
 	STACK_OF(X509)		*chain;		/* verified, for re-checks */
 	bool			 eof;		/* peer closed after data */
 	bool			 closing;	/* in client_close() */
+	bool			 assigned;	/* ev_read, ev_timer set up */
+	bool			 id_borrowed;	/* id is the session's */
 	int64_t			 last_rx_ms;
-	uint64_t		 bytes_in, bytes_out;
 
 	/* MQTT, once CONNECT is accepted */
 	char			*id;

@@ -60,6 +60,50 @@ client_peer_name(struct client *c, const struct sockaddr *sa)
 	    "[%s]:%d" : "%s:%d", host, port);
 }
 
+/*
+ * The input and output buffers exist only while they hold bytes: an idle
+ * connection has none, and the memory of one connection's buffers is
+ * reused by the next busy one.  Besides OpenSSL's, this is most of what
+ * an idle connection would cost.
+ */
+static void
+client_bufs_release(struct client *c)
+{
+	if (c->in != NULL && evbuffer_get_length(c->in) == 0) {
+		evbuffer_free(c->in);
+		c->in = NULL;
+	}
+	if (c->out != NULL && evbuffer_get_length(c->out) == 0) {
+		evbuffer_free(c->out);
+		c->out = NULL;
+	}
+}
+
+static int
+client_bufs(struct client *c)
+{
+	if (c->in == NULL && (c->in = evbuffer_new()) == NULL)
+		return -1;
+	if (c->out == NULL && (c->out = evbuffer_new()) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * Most writes go out at once; the write event is made the first time
+ * one would block, so idle connections never pay for it.
+ */
+static void
+client_want_write(struct client *c)
+{
+	if (c->ev_write == NULL && (c->ev_write = event_new(c->broker->base,
+	    c->fd, EV_WRITE, client_write_cb, c)) == NULL) {
+		client_close(c, "out of memory");
+		return;
+	}
+	event_add(c->ev_write, NULL);
+}
+
 /* Re-arm the one timer of a client for ms from now. */
 void
 client_timer_set(struct client *c, int64_t ms)
@@ -77,22 +121,26 @@ client_new(struct listener *l, int fd, const struct sockaddr *sa)
 	struct broker *b = l->broker;
 	struct client *c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	/*
+	 * The read and timer events live in the same allocation: every
+	 * connection has them, and idle connections dominate the memory.
+	 */
+	if ((c = calloc(1, sizeof(*c) + 2 * event_get_struct_event_size())) ==
+	    NULL)
 		goto fail;
+	c->ev_read = (struct event *)(c + 1);
+	c->ev_timer = (struct event *)((char *)c->ev_read +
+	    event_get_struct_event_size());
 	c->fd = fd;
 	c->broker = b;
 	c->listener = l;
 	c->last_rx_ms = broker_now_ms(b);
 	client_peer_name(c, sa);
-	c->in = evbuffer_new();
-	c->out = evbuffer_new();
-	c->ev_read = event_new(b->base, fd, EV_READ | EV_PERSIST,
-	    client_read_cb, c);
-	c->ev_write = event_new(b->base, fd, EV_WRITE, client_write_cb, c);
-	c->ev_timer = evtimer_new(b->base, client_timer_cb, c);
-	if (c->in == NULL || c->out == NULL || c->ev_read == NULL ||
-	    c->ev_write == NULL || c->ev_timer == NULL)
+	if (event_assign(c->ev_read, b->base, fd, EV_READ | EV_PERSIST,
+	    client_read_cb, c) == -1 ||
+	    evtimer_assign(c->ev_timer, b->base, client_timer_cb, c) == -1)
 		goto fail;
+	c->assigned = true;
 	if (l->tls) {
 		if ((c->ssl = SSL_new(l->ctx)) == NULL ||
 		    SSL_set_fd(c->ssl, fd) != 1) {
@@ -131,12 +179,12 @@ client_destroy(struct client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->ev_read != NULL)
-		event_free(c->ev_read);
+	if (c->assigned) {
+		event_del(c->ev_read);
+		event_del(c->ev_timer);
+	}
 	if (c->ev_write != NULL)
 		event_free(c->ev_write);
-	if (c->ev_timer != NULL)
-		event_free(c->ev_timer);
 	if (c->in != NULL)
 		evbuffer_free(c->in);
 	if (c->out != NULL)
@@ -170,7 +218,8 @@ client_close(struct client *c, const char *why)
 	if (why != NULL)
 		log_info("%s: %s%s%s: closing: %s", c->listener->name, c->peer,
 		    c->id ? " " : "", c->id ? c->id : "", why);
-	if (evbuffer_get_length(c->out) > 0 && c->state != CS_TLS_HANDSHAKE)
+	if (c->out != NULL && evbuffer_get_length(c->out) > 0 &&
+	    c->state != CS_TLS_HANDSHAKE)
 		client_flush(c);
 	if (c->ssl != NULL && c->state != CS_TLS_HANDSHAKE)
 		(void)SSL_shutdown(c->ssl);
@@ -178,7 +227,8 @@ client_close(struct client *c, const char *why)
 	mqtt_client_closed(c);
 	c->state = CS_CLOSED;
 	event_del(c->ev_read);
-	event_del(c->ev_write);
+	if (c->ev_write != NULL)
+		event_del(c->ev_write);
 	event_del(c->ev_timer);
 	if (c->dirty) {
 		TAILQ_REMOVE(&b->dirty, c, dirty_entry);
@@ -196,11 +246,10 @@ client_send(struct client *c, const void *data, size_t len)
 {
 	struct broker *b = c->broker;
 
-	if (c->state == CS_CLOSED)
+	if (c->state == CS_CLOSED || client_bufs(c) == -1)
 		return -1;
 	if (evbuffer_add(c->out, data, len) == -1)
 		return -1;
-	c->bytes_out += len;
 	b->stats.bytes_out += len;
 	if (!c->dirty) {
 		c->dirty = true;
@@ -228,7 +277,7 @@ client_tls_error(struct client *c, int ret, const char *what, bool reading)
 	case SSL_ERROR_WANT_WRITE:
 		if (reading)
 			c->tls_wants_write = true;
-		event_add(c->ev_write, NULL);
+		client_want_write(c);
 		return 0;
 	case SSL_ERROR_ZERO_RETURN:
 		client_close(c, "peer closed the TLS session");
@@ -276,6 +325,10 @@ client_fill(struct client *c)
 	ssize_t n, total = 0;
 	int err;
 
+	if (client_bufs(c) == -1) {
+		client_close(c, "out of memory");
+		return -1;
+	}
 	while (total < CLIENT_READ_BUDGET) {
 		if (evbuffer_reserve_space(c->in, CLIENT_READ_CHUNK, &v,
 		    1) != 1) {
@@ -351,11 +404,11 @@ client_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if ((n = client_fill(c)) <= 0)
 		return;
-	c->bytes_in += n;
 	c->broker->stats.bytes_in += n;
 	c->last_rx_ms = broker_now_ms(c->broker);
 	if (mqtt_input(c) == 0 && client_pending(c) > CLIENT_OUT_HIGH)
 		client_pause(c, true);
+	client_bufs_release(c);
 	if (c->eof && c->state != CS_CLOSED)
 		client_close(c, "peer closed the connection");
 }
@@ -367,7 +420,7 @@ client_flush(struct client *c)
 	size_t len;
 	int n;
 
-	while ((len = evbuffer_get_length(c->out)) > 0) {
+	while (c->out != NULL && (len = evbuffer_get_length(c->out)) > 0) {
 		if (c->ssl != NULL) {
 			if (len > CLIENT_READ_CHUNK)
 				len = CLIENT_READ_CHUNK;
@@ -382,7 +435,7 @@ client_flush(struct client *c)
 			n = evbuffer_write(c->out, c->fd);
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EINTR) {
-					event_add(c->ev_write, NULL);
+					client_want_write(c);
 					return;
 				}
 				client_close(c, strerror(errno));
@@ -392,6 +445,7 @@ client_flush(struct client *c)
 		}
 		evbuffer_drain(c->out, n);
 	}
+	client_bufs_release(c);
 	mqtt_output_drained(c);
 }
 
@@ -473,7 +527,7 @@ client_resume(struct client *c)
 size_t
 client_pending(const struct client *c)
 {
-	return evbuffer_get_length(c->out);
+	return c->out != NULL ? evbuffer_get_length(c->out) : 0;
 }
 
 /*
@@ -492,7 +546,7 @@ client_pause(struct client *c, bool pause)
 	else {
 		event_add(c->ev_read, NULL);
 		/* Packets that arrived meanwhile are still buffered. */
-		if (evbuffer_get_length(c->in) > 0)
+		if (c->in != NULL && evbuffer_get_length(c->in) > 0)
 			(void)mqtt_input(c);
 	}
 }
@@ -508,13 +562,14 @@ client_send_msg_payload(struct client *c, struct msg *m)
 		return 0;
 	if (m->payload_len < 1024 || c->ssl != NULL)
 		return client_send(c, m->payload, m->payload_len);
+	if (client_bufs(c) == -1)
+		return -1;
 	msg_ref(m);
 	if (evbuffer_add_reference(c->out, m->payload, m->payload_len,
 	    client_msg_cleanup, m) == -1) {
 		msg_unref(m);
 		return -1;
 	}
-	c->bytes_out += m->payload_len;
 	c->broker->stats.bytes_out += m->payload_len;
 	return 0;
 }

@@ -201,6 +201,10 @@ connect_session(struct client *c, bool clean, bool *present)
 		    "out of memory");
 	s->client = c;
 	c->session = s;
+	/* One copy of the id per connection: the session's. */
+	free(c->id);
+	c->id = s->id;
+	c->id_borrowed = true;
 	return 0;
 }
 
@@ -246,7 +250,7 @@ void
 handle_disconnect(struct client *c)
 {
 	c->graceful = true;
-	client_close(c, NULL);
 	log_debug("%s: %s: %s disconnected", c->listener->name, c->peer,
 	    c->id);
+	client_close(c, NULL);
 }

@@ -88,7 +88,7 @@ mqtt_input(struct client *c)
 	size_t len, hl;
 	char why[160];
 
-	while (c->state != CS_CLOSED && !c->paused &&
+	while (c->state != CS_CLOSED && !c->paused && c->in != NULL &&
 	    (len = evbuffer_get_length(c->in)) > 0) {
 		/* The fixed header alone says how long the packet is. */
 		hl = len < MQTT_MAX_HEADER ? len : MQTT_MAX_HEADER;
@@ -186,8 +186,12 @@ mqtt_client_closed(struct client *c)
 	c->session = NULL;
 	if (s != NULL && s->client == c) {
 		s->client = NULL;
-		if (s->clean)
+		if (s->clean) {
+			/* The id was the session's; nothing logs it later. */
+			c->id = NULL;
+			c->id_borrowed = false;
 			session_free(b, s);
+		}
 		else
 			s->expires_ms = broker_now_ms(b) +
 			    b->lim.session_expiry_ms;
@@ -203,6 +207,7 @@ void
 mqtt_client_release(struct client *c)
 {
 	msg_unref(c->will);
-	free(c->id);
+	if (!c->id_borrowed)
+		free(c->id);
 	free(c->username);
 }

@@ -16,23 +16,19 @@
  * to the id, so that inputs given to crl_table_open() reach the checks of
  * the structure; crl_table_from_buffer() has no id to compare anyway.
  */
-#include <sys/mman.h>
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "crl_table.h"
+#include "mapfile.h"
 
 /* Entries are read in place, so their byte order must be the host's. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -41,7 +37,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 _Static_assert(sizeof(struct crl_table_header) % 8 == 0, "header size");
 _Static_assert(sizeof(struct crl_entry) % 8 == 0, "entry size");
 
-#define CRLT_ALIGN	8
 #define CRLT_MAX_FILE	(sizeof(struct crl_table_header) + \
 			    (uint64_t)CRL_TABLE_MAX_ENTRIES * \
 			    sizeof(struct crl_entry))
@@ -58,6 +53,14 @@ struct crl_table {
 	struct crl_table_header		 hdr;
 	const struct crl_entry		*entries;
 	size_t				 count;
+};
+
+static const struct ipc_file_kind crlt_kind = {
+	.magic = CRL_TABLE_MAGIC,
+	.version = SNAP_VERSION,
+	.header_len = sizeof(struct crl_table_header),
+	.file_len_off = offsetof(struct crl_table_header, file_len),
+	.max_len = CRLT_MAX_FILE,
 };
 
 static void	 crlt_err(char *, size_t, const char *, const char *, ...)
@@ -171,42 +174,13 @@ crlt_check_ident(const uint8_t *buf, size_t len, const char *name,
     char *err, size_t errlen)
 {
 	const struct crl_table_header	*h;
+	char				 why[160];
 
-	if (len < sizeof(*h)) {
-		crlt_err(err, errlen, name, "too short (%zu bytes)", len);
-		return -1;
-	}
-	if (len > CRLT_MAX_FILE) {
-		crlt_err(err, errlen, name, "too large (%zu bytes, limit %"
-		    PRIu64 ")", len, (uint64_t)CRLT_MAX_FILE);
-		return -1;
-	}
-	/* Past this point entries are read in place as structs. */
-	if ((uintptr_t)buf % CRLT_ALIGN != 0) {
-		crlt_err(err, errlen, name, "buffer not %d-byte aligned",
-		    CRLT_ALIGN);
+	if (ipc_check_ident(buf, len, &crlt_kind, why, sizeof(why)) == -1) {
+		crlt_err(err, errlen, name, "%s", why);
 		return -1;
 	}
 	h = (const struct crl_table_header *)buf;
-	if (memcmp(h->magic, CRL_TABLE_MAGIC, sizeof(h->magic)) != 0) {
-		crlt_err(err, errlen, name, "bad magic");
-		return -1;
-	}
-	if (h->version != SNAP_VERSION) {
-		crlt_err(err, errlen, name, "version %" PRIu32 ", expected %d",
-		    h->version, SNAP_VERSION);
-		return -1;
-	}
-	if (h->header_len != sizeof(*h)) {
-		crlt_err(err, errlen, name, "header_len %" PRIu32
-		    ", expected %zu", h->header_len, sizeof(*h));
-		return -1;
-	}
-	if (h->file_len != len) {
-		crlt_err(err, errlen, name, "file_len %" PRIu64
-		    ", file is %zu bytes", h->file_len, len);
-		return -1;
-	}
 	if (h->count > CRL_TABLE_MAX_ENTRIES) {
 		crlt_err(err, errlen, name, "count %" PRIu64 " over %u",
 		    h->count, CRL_TABLE_MAX_ENTRIES);
@@ -326,11 +300,10 @@ crlt_validate(const uint8_t *buf, size_t len, const uint8_t *id,
 }
 
 /*
- * Map dir/crl-<hex of id>.tbl read-only and shared and validate it.
- * O_NONBLOCK keeps a FIFO put in the file's place from blocking the open;
- * the size is checked before mapping, so a huge file is never mapped; the
- * fd is closed once mapped.  On failure errno is that of the failing call
- * (ENOENT: no such table), or EINVAL for a file that is not a valid table.
+ * Map dir/crl-<hex of id>.tbl read-only and shared (ipc_map: the size is
+ * checked before mapping, so a huge file is never mapped) and validate
+ * it.  On failure errno is that of the failing call (ENOENT: no such
+ * table), or EINVAL for a file that is not a valid table.
  *
  * XXX As with snapshots, a mapping trusts fetcherd never to truncate a
  * published table (that would raise SIGBUS); lookups use only the bounds
@@ -341,11 +314,11 @@ crl_table_open(const char *dir, const uint8_t id[SNAP_ID_LEN], char *err,
     size_t errlen)
 {
 	struct crl_table	*t;
-	struct stat		 st;
+	const void		*map;
 	char			 name[CRL_TABLE_NAME_LEN + 1], path[PATH_MAX];
-	void			*map = MAP_FAILED;
-	size_t			 len = 0;
-	int			 fd = -1, n, save;
+	char			 why[160];
+	size_t			 len;
+	int			 n, save;
 
 	crl_table_name(id, name, sizeof(name));
 	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -354,44 +327,19 @@ crl_table_open(const char *dir, const uint8_t id[SNAP_ID_LEN], char *err,
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1) {
-		crlt_err(err, errlen, path, "open: %s", strerror(errno));
+	if ((map = ipc_map(path, crlt_kind.header_len, crlt_kind.max_len,
+	    &len, why, sizeof(why))) == NULL) {
+		crlt_err(err, errlen, path, "%s", why);
 		return NULL;
 	}
-	if (fstat(fd, &st) == -1) {
-		crlt_err(err, errlen, path, "fstat: %s", strerror(errno));
-		goto fail;
-	}
-	errno = EINVAL;
-	if (!S_ISREG(st.st_mode)) {
-		crlt_err(err, errlen, path, "not a regular file");
-		goto fail;
-	}
-	if (st.st_size < (off_t)sizeof(struct crl_table_header)) {
-		crlt_err(err, errlen, path, "too short (%jd bytes)",
-		    (intmax_t)st.st_size);
-		goto fail;
-	}
-	if ((uint64_t)st.st_size > CRLT_MAX_FILE) {
-		crlt_err(err, errlen, path, "too large (%jd bytes, limit %"
-		    PRIu64 ")", (intmax_t)st.st_size, (uint64_t)CRLT_MAX_FILE);
-		goto fail;
-	}
-	if ((st.st_size - sizeof(struct crl_table_header)) %
+	/* A size no table can have, said as such before the header is read. */
+	if ((len - sizeof(struct crl_table_header)) %
 	    sizeof(struct crl_entry) != 0) {
-		crlt_err(err, errlen, path, "size %jd is not a header and "
-		    "whole entries", (intmax_t)st.st_size);
+		crlt_err(err, errlen, path, "size %zu is not a header and "
+		    "whole entries", len);
+		errno = EINVAL;
 		goto fail;
 	}
-	len = (size_t)st.st_size;
-	if ((map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)) ==
-	    MAP_FAILED) {
-		crlt_err(err, errlen, path, "mmap: %s", strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	fd = -1;
 	if ((t = crlt_validate(map, len, id, path, err, errlen)) == NULL)
 		goto fail;
 	t->mapped = 1;
@@ -399,10 +347,7 @@ crl_table_open(const char *dir, const uint8_t id[SNAP_ID_LEN], char *err,
 
  fail:
 	save = errno;
-	if (map != MAP_FAILED)
-		munmap(map, len);
-	if (fd != -1)
-		close(fd);
+	ipc_unmap(map, len);
 	errno = save;
 	return NULL;
 }
@@ -424,7 +369,7 @@ crl_table_close(struct crl_table *t)
 	if (t == NULL)
 		return;
 	if (t->mapped)
-		munmap((void *)(uintptr_t)t->base, t->len);
+		ipc_unmap(t->base, t->len);
 	free(t);
 }
 

@@ -27,6 +27,7 @@
 
 #include "crl_table.h"
 #include "log.h"
+#include "writefile.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
     "CRL tables are little-endian; this writer writes host order");
@@ -50,7 +51,6 @@ static int	 crlt_write_tmp(int, const char *,
 		    uint8_t *);
 static int	 crlt_install(const char *, const char *, uint64_t,
 		    const uint8_t *);
-static int	 crlt_fsync_dir(const char *);
 static int	 crlt_hexval(char);
 static int	 crlt_parse_name(const char *, uint8_t *);
 static int	 crlt_is_tmp_name(const char *);
@@ -173,23 +173,11 @@ crlt_prepare(const char *dir, const struct crl_table_header *tmpl,
 static int
 crlt_write_all(int fd, const void *buf, size_t len, EVP_MD_CTX *ctx)
 {
-	const uint8_t	*p = buf;
-	ssize_t		 n;
-
 	if (EVP_DigestUpdate(ctx, buf, len) != 1) {
 		errno = ENOMEM;
 		return -1;
 	}
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return ipc_write_all(fd, buf, len);
 }
 
 /*
@@ -233,24 +221,6 @@ crlt_write_tmp(int fd, const char *tmp, const struct crl_table_header *h,
 	return rc;
 }
 
-/* Make a rename or unlink durable (data_dir); a no-op cost on tmpfs. */
-static int
-crlt_fsync_dir(const char *dir)
-{
-	int	 fd, rc = -1;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		log_warn("open %s", dir);
-		return -1;
-	}
-	if (fsync(fd) == -1)
-		log_warn("fsync %s", dir);
-	else
-		rc = 0;
-	close(fd);
-	return rc;
-}
-
 /*
  * Give the written temporary file its content-addressed name.  A regular
  * file of that name and size is the same content (its name is its
@@ -285,7 +255,7 @@ crlt_install(const char *dir, const char *tmp, uint64_t file_len,
 		return -1;
 	}
 	/* Renamed: the table is in place, only durability is left. */
-	(void)crlt_fsync_dir(dir);
+	(void)ipc_fsync_dir(dir);
 	return 0;
 }
 
@@ -430,5 +400,5 @@ crl_tables_prune(const char *dir, const uint8_t (*keep)[SNAP_ID_LEN],
 	}
 	closedir(d);
 	if (removed > 0)
-		(void)crlt_fsync_dir(dir);
+		(void)ipc_fsync_dir(dir);
 }

@@ -13,6 +13,7 @@
 #ifndef STAPLEMQ_IPC_PROTO_H
 #define STAPLEMQ_IPC_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* --- files in node.runtime_dir (and node.data_dir for the copy) -------- */
@@ -157,6 +158,24 @@ struct crl_entry {
 	int64_t		revoked_at;		/* unix seconds */
 };
 
+/*
+ * Every file header above starts with these three fields, so that a
+ * reader can tell what a file is and its version before reading the rest.
+ */
+struct ipc_file_ident {
+	char		magic[8];
+	uint32_t	version;
+	uint32_t	header_len;
+};
+
+_Static_assert(offsetof(struct snap_header, version) ==
+    offsetof(struct ipc_file_ident, version) &&
+    offsetof(struct snap_header, header_len) ==
+    offsetof(struct ipc_file_ident, header_len), "snap_header ident");
+_Static_assert(offsetof(struct crl_table_header, version) ==
+    offsetof(struct ipc_file_ident, version) &&
+    offsetof(struct crl_table_header, header_len) ==
+    offsetof(struct ipc_file_ident, header_len), "crl table header ident");
 _Static_assert(sizeof(struct snap_header) == 104, "snap_header layout");
 _Static_assert(sizeof(struct snap_crl) == 136, "snap_crl layout");
 _Static_assert(sizeof(struct snap_ocsp) == 72, "snap_ocsp layout");

@@ -8,21 +8,17 @@
  * attacker had written them: every size, offset and count is compared in
  * 64-bit arithmetic against what is really there, and no path aborts.
  */
-#include <sys/mman.h>
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "mapfile.h"
 #include "snapshot.h"
 
 /* Records are read in place, so their byte order must be the host's. */
@@ -54,6 +50,14 @@ struct snapshot {
 	size_t				 nocsp;
 	const uint8_t			*blob;
 	size_t				 bloblen;
+};
+
+static const struct ipc_file_kind snap_kind = {
+	.magic = SNAP_MAGIC,
+	.version = SNAP_VERSION,
+	.header_len = sizeof(struct snap_header),
+	.file_len_off = offsetof(struct snap_header, file_len),
+	.max_len = SNAP_MAX_FILE,
 };
 
 /* A section as the header describes it: n records of sz bytes at off. */
@@ -141,41 +145,10 @@ static int
 snap_check_header(const uint8_t *buf, size_t len, const char *name,
     char *err, size_t errlen)
 {
-	const struct snap_header	*h;
+	char	 why[160];
 
-	if (len < sizeof(*h)) {
-		snap_err(err, errlen, name, "too short (%zu bytes)", len);
-		return -1;
-	}
-	if (len > SNAP_MAX_FILE) {
-		snap_err(err, errlen, name, "too large (%zu bytes, limit %u)",
-		    len, SNAP_MAX_FILE);
-		return -1;
-	}
-	/* Past this point records are read in place as structs. */
-	if ((uintptr_t)buf % SNAP_ALIGN != 0) {
-		snap_err(err, errlen, name, "buffer not %d-byte aligned",
-		    SNAP_ALIGN);
-		return -1;
-	}
-	h = (const struct snap_header *)buf;
-	if (memcmp(h->magic, SNAP_MAGIC, sizeof(h->magic)) != 0) {
-		snap_err(err, errlen, name, "bad magic");
-		return -1;
-	}
-	if (h->version != SNAP_VERSION) {
-		snap_err(err, errlen, name, "version %" PRIu32 ", expected %d",
-		    h->version, SNAP_VERSION);
-		return -1;
-	}
-	if (h->header_len != sizeof(*h)) {
-		snap_err(err, errlen, name, "header_len %" PRIu32
-		    ", expected %zu", h->header_len, sizeof(*h));
-		return -1;
-	}
-	if (h->file_len != len) {
-		snap_err(err, errlen, name, "file_len %" PRIu64
-		    ", file is %zu bytes", h->file_len, len);
+	if (ipc_check_ident(buf, len, &snap_kind, why, sizeof(why)) == -1) {
+		snap_err(err, errlen, name, "%s", why);
 		return -1;
 	}
 	return 0;
@@ -538,10 +511,9 @@ snap_validate(const uint8_t *buf, size_t len, const char *name, char *err,
 }
 
 /*
- * Map path read-only and shared and validate it.  O_NONBLOCK keeps a FIFO
- * put in the file's place from blocking the open; the fd is closed once
- * mapped.  On failure errno is that of the failing call (ENOENT: no
- * snapshot yet), or EINVAL for a file that is not a valid snapshot.
+ * Map path read-only and shared (ipc_map) and validate it.  On failure
+ * errno is that of the failing call (ENOENT: no snapshot yet), or EINVAL
+ * for a file that is not a valid snapshot.
  *
  * XXX A validated mapping trusts fetcherd not to rewrite or truncate the
  * file in place: truncation would raise SIGBUS on access.  Lookups only
@@ -551,60 +523,25 @@ snap_validate(const uint8_t *buf, size_t len, const char *name, char *err,
 struct snapshot *
 snapshot_open(const char *path, char *err, size_t errlen)
 {
-	struct snapshot	*s = NULL;
-	struct stat	 st;
-	void		*map = MAP_FAILED;
-	size_t		 len = 0;
-	int		 fd, save;
+	struct snapshot	*s;
+	const void	*map;
+	char		 why[160];
+	size_t		 len;
+	int		 save;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1) {
-		snap_err(err, errlen, path, "open: %s", strerror(errno));
+	if ((map = ipc_map(path, snap_kind.header_len, snap_kind.max_len,
+	    &len, why, sizeof(why))) == NULL) {
+		snap_err(err, errlen, path, "%s", why);
 		return NULL;
 	}
-	if (fstat(fd, &st) == -1) {
-		snap_err(err, errlen, path, "fstat: %s", strerror(errno));
-		goto fail;
+	if ((s = snap_validate(map, len, path, err, errlen)) == NULL) {
+		save = errno;
+		ipc_unmap(map, len);
+		errno = save;
+		return NULL;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		snap_err(err, errlen, path, "not a regular file");
-		errno = EINVAL;
-		goto fail;
-	}
-	/* Checked again on the mapping; here so as not to map 10 GB. */
-	if (st.st_size < (off_t)sizeof(struct snap_header)) {
-		snap_err(err, errlen, path, "too short (%jd bytes)",
-		    (intmax_t)st.st_size);
-		errno = EINVAL;
-		goto fail;
-	}
-	if (st.st_size > (off_t)SNAP_MAX_FILE) {
-		snap_err(err, errlen, path, "too large (%jd bytes, limit %u)",
-		    (intmax_t)st.st_size, SNAP_MAX_FILE);
-		errno = EINVAL;
-		goto fail;
-	}
-	len = (size_t)st.st_size;
-	if ((map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)) ==
-	    MAP_FAILED) {
-		snap_err(err, errlen, path, "mmap: %s", strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	fd = -1;
-	if ((s = snap_validate(map, len, path, err, errlen)) == NULL)
-		goto fail;
 	s->mapped = 1;
 	return s;
-
- fail:
-	save = errno;
-	if (map != MAP_FAILED)
-		munmap(map, len);
-	if (fd != -1)
-		close(fd);
-	errno = save;
-	return NULL;
 }
 
 /*
@@ -624,7 +561,7 @@ snapshot_close(struct snapshot *s)
 	if (s == NULL)
 		return;
 	if (s->mapped)
-		munmap((void *)(uintptr_t)s->base, s->len);
+		ipc_unmap(s->base, s->len);
 	free(s);
 }
 

@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "snapshot.h"
+#include "writefile.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
     "snapshot files are little-endian; this writer writes host order");
@@ -74,9 +75,7 @@ static int	 snap_rarr_put(struct snap_rarr *, const void *);
 static const char *snap_hex8(const uint8_t *, char *, size_t);
 static uint8_t	*snap_image(const struct snap_writer *, const char *,
 		    uint64_t, int64_t, size_t *);
-static int	 snap_write_all(int, const uint8_t *, size_t);
 static int	 snap_write_file(const char *, const uint8_t *, size_t);
-static int	 snap_fsync_dir(const char *);
 
 struct snap_writer *
 snap_writer_new(void)
@@ -389,41 +388,6 @@ snap_image(const struct snap_writer *w, const char *dir, uint64_t generation,
 	return buf;
 }
 
-static int
-snap_write_all(int fd, const uint8_t *p, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Make the rename itself durable (data_dir); a no-op cost on tmpfs. */
-static int
-snap_fsync_dir(const char *dir)
-{
-	int	 fd, rc = -1;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		log_warn("open %s", dir);
-		return -1;
-	}
-	if (fsync(fd) == -1)
-		log_warn("fsync %s", dir);
-	else
-		rc = 0;
-	close(fd);
-	return rc;
-}
-
 /*
  * dir/.snapshot.XXXXXX, mode 0644, written, fsynced, renamed over
  * dir/SNAP_FILE.  Until the rename, any failure removes the temporary
@@ -451,7 +415,7 @@ snap_write_file(const char *dir, const uint8_t *buf, size_t len)
 		log_warn("fchmod %s", tmp);
 		goto fail;
 	}
-	if (snap_write_all(fd, buf, len) == -1) {
+	if (ipc_write_all(fd, buf, len) == -1) {
 		log_warn("write %s", tmp);
 		goto fail;
 	}
@@ -469,7 +433,8 @@ snap_write_file(const char *dir, const uint8_t *buf, size_t len)
 		log_warn("rename %s to %s", tmp, path);
 		goto fail;
 	}
-	return snap_fsync_dir(dir);
+	/* Make the rename itself durable. */
+	return ipc_fsync_dir(dir);
 
  fail:
 	if (fd != -1)

@@ -10,7 +10,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +17,11 @@
 
 #include "broker/acl.h"
 #include "log.h"
+#include "testutil.h"
 #include "xmalloc.h"
 
 static char	 tmpdir[] = "/tmp/t_acl.XXXXXX";
 static char	*acl_path;		/* the file every test writes */
-static char	*log_path;		/* where stderr goes while loading */
 
 /* Helpers. */
 
@@ -33,7 +32,6 @@ setup(void **state)
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
 	xasprintf(&acl_path, "%s/t.acl", tmpdir);
-	xasprintf(&log_path, "%s/log", tmpdir);
 	return 0;
 }
 
@@ -42,22 +40,9 @@ teardown(void **state)
 {
 	(void)state;
 	unlink(acl_path);
-	unlink(log_path);
 	rmdir(tmpdir);
 	FREE(acl_path);
-	FREE(log_path);
 	return 0;
-}
-
-static void
-write_file(const char *text, size_t len)
-{
-	FILE	*fp;
-
-	fp = fopen(acl_path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(text, 1, len, fp), len);
-	assert_int_equal(fclose(fp), 0);
 }
 
 /* acl_load(path) with stderr in a file; *logged gets what was written. */
@@ -65,36 +50,18 @@ static struct acl *
 load_path_logged(const char *path, char **logged)
 {
 	struct acl	*acl;
-	FILE		*fp;
-	long		 n;
-	int		 saved, fd;
+	int		 saved;
 
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(saved != -1 && fd != -1);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
+	stderr_to_log(&saved);
 	acl = acl_load(path);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-
-	fp = fopen(log_path, "r");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	*logged = xcalloc(1, (size_t)n + 1);
-	assert_int_equal(fread(*logged, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
+	*logged = stderr_back(saved);
 	return acl;
 }
 
 static struct acl *
 load_logged(const char *text, size_t len, char **logged)
 {
-	write_file(text, len);
+	write_file(acl_path, text, len, 0644);
 	return load_path_logged(acl_path, logged);
 }
 
@@ -122,34 +89,14 @@ static void
 bad_len(const char *text, size_t len, size_t n, ...)
 {
 	va_list	 ap;
-	char	*logged, *line, *next, *want;
-	size_t	 i, wl, ll;
+	char	*logged, *prefix;
 
 	assert_null(load_logged(text, len, &logged));
+	xasprintf(&prefix, " error acl_load: %s:", acl_path);
 	va_start(ap, n);
-	line = logged;
-	for (i = 0; i < n; i++) {
-		xasprintf(&want, " error acl_load: %s:%s", acl_path,
-		    va_arg(ap, const char *));
-		next = strchr(line, '\n');
-		if (next == NULL) {
-			print_error("missing: %s\nlog:\n%s", want, logged);
-			fail();
-		}
-		*next = '\0';
-		wl = strlen(want);
-		ll = strlen(line);
-		if (ll < wl || strcmp(line + ll - wl, want) != 0) {
-			print_error("want: %s\ngot:  %s\n", want, line);
-			fail();
-		}
-		free(want);
-		line = next + 1;
-	}
+	expect_log_lines(logged, prefix, n, ap);
 	va_end(ap);
-	if (*line != '\0')
-		print_error("extra: %s", line);
-	assert_string_equal(line, "");
+	free(prefix);
 	free(logged);
 }
 

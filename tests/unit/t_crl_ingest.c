@@ -35,6 +35,7 @@
 
 #include "crl_table.h"
 #include "fetcherd/crl_ingest.h"
+#include "testutil.h"
 
 #define NOW		INT64_C(1700000000)	/* 2023-11-14 */
 #define HOUR		3600
@@ -881,16 +882,6 @@ t_error_queue_kept(void **state)
 	assert_int_equal(ERR_GET_REASON(ERR_get_error()),
 	    X509_R_CERT_ALREADY_IN_HASH_TABLE);
 	assert_int_equal(ERR_peek_error(), 0);
-}
-
-static double
-seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* A CRL the size of a large fleet's: how long the ingest takes. */

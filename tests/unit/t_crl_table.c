@@ -40,6 +40,7 @@
 
 #include "crl_table.h"
 #include "log.h"
+#include "testutil.h"
 
 #define NOW		1700000000
 #define NMANY		100000
@@ -51,7 +52,6 @@
 			    sizeof(struct crl_table_header)) + (i))
 
 static char	 tmpdir[] = "/tmp/t_crl_table.XXXXXX";
-static char	 log_path[PATH_MAX];
 
 /* A valid table of NBASE entries the damage tests start from. */
 static uint8_t	*base;
@@ -157,33 +157,6 @@ gen_entries(size_t n)
 	return v;
 }
 
-static uint8_t *
-read_all(const char *path, size_t *len)
-{
-	struct stat	 st;
-	uint8_t		*b;
-	int		 fd;
-
-	assert_true((fd = open(path, O_RDONLY)) != -1);
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_non_null(b = malloc(st.st_size > 0 ? (size_t)st.st_size : 1));
-	assert_int_equal(read(fd, b, (size_t)st.st_size), st.st_size);
-	close(fd);
-	*len = (size_t)st.st_size;
-	return b;
-}
-
-static void
-write_all(const char *path, const void *buf, size_t len)
-{
-	int	 fd;
-
-	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC,
-	    0644)) != -1);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	close(fd);
-}
-
 static void
 table_path(const uint8_t id[SNAP_ID_LEN], char *path, size_t len)
 {
@@ -263,7 +236,7 @@ expect_bad_file(const uint8_t *b, size_t len, const uint8_t *id,
 		id = sum;
 	}
 	table_path(id, path, sizeof(path));
-	write_all(path, b, len);
+	write_file(path, b, len, 0644);
 	err[0] = '\0';
 	errno = 0;
 	t = crl_table_open(tmpdir, id, err, sizeof(err));
@@ -306,55 +279,10 @@ expect_ok_free(uint8_t *b)
 	crl_table_close(t);
 	sha256(b, base_len, id);
 	table_path(id, path, sizeof(path));
-	write_all(path, b, base_len);
+	write_file(path, b, base_len, 0644);
 	crl_table_close(open_ok(id));
 	unlink(path);
 	free(b);
-}
-
-static int
-count_files(const char *prefix)
-{
-	struct dirent	*de;
-	DIR		*d;
-	int		 n = 0;
-
-	assert_non_null(d = opendir(tmpdir));
-	while ((de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
-static void
-stderr_to_log(int *saved)
-{
-	int	 fd;
-
-	fflush(stderr);
-	assert_true((*saved = dup(STDERR_FILENO)) != -1);
-	assert_true((fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC,
-	    0600)) != -1);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-}
-
-/* Put stderr back; what was logged meanwhile, to free. */
-static char *
-stderr_back(int saved)
-{
-	size_t	 len;
-	char	*s;
-
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	s = (char *)read_all(log_path, &len);
-	assert_non_null(s = realloc(s, len + 1));
-	s[len] = '\0';
-	unlink(log_path);
-	return s;
 }
 
 static double
@@ -423,7 +351,6 @@ setup(void **state)
 	(void)state;
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	snprintf(log_path, sizeof(log_path), "%s/log", tmpdir);
 	make_tmpl(&h);
 	base_entries(e);
 	if (crl_table_write(tmpdir, &h, e, NBASE, base_id) == -1)
@@ -838,8 +765,8 @@ expect_write_refused(struct crl_entry *e, size_t n, const char *why)
 		fail_msg("expected \"%s\", log: %s", why, logged);
 	free(logged);
 	/* Nothing left behind. */
-	assert_int_equal(count_files(CRL_TABLE_PREFIX), 0);
-	assert_int_equal(count_files(".crl-"), 0);
+	assert_int_equal(count_files(tmpdir, CRL_TABLE_PREFIX), 0);
+	assert_int_equal(count_files(tmpdir, ".crl-"), 0);
 }
 
 static void
@@ -914,7 +841,7 @@ t_writer_refuses(void **state)
 	if (strstr(logged, dir) == NULL)
 		fail_msg("log does not name %s: %s", dir, logged);
 	free(logged);
-	assert_int_equal(count_files(".crl-"), 0);
+	assert_int_equal(count_files(tmpdir, ".crl-"), 0);
 }
 
 /*
@@ -961,8 +888,8 @@ t_content_addressed(void **state)
 	assert_int_equal(st1.st_ino, st2.st_ino);
 	assert_int_equal(st1.st_mtim.tv_sec, st2.st_mtim.tv_sec);
 	assert_int_equal(st1.st_mtim.tv_nsec, st2.st_mtim.tv_nsec);
-	assert_int_equal(count_files(".crl-"), 0);
-	assert_int_equal(count_files(CRL_TABLE_PREFIX), 1);
+	assert_int_equal(count_files(tmpdir, ".crl-"), 0);
+	assert_int_equal(count_files(tmpdir, CRL_TABLE_PREFIX), 1);
 
 	/* A file of that name cut short is replaced, not kept. */
 	assert_int_equal(truncate(path, 104), 0);
@@ -1296,7 +1223,7 @@ t_not_tables(void **state)
 	unlink(p);
 
 	/* The right file under the wrong name. */
-	write_all(p, base, base_len);
+	write_file(p, base, base_len, 0644);
 	assert_null(crl_table_open(tmpdir, id, err, sizeof(err)));
 	assert_non_null(strstr(err, "checksum mismatch"));
 	assert_int_equal(errno, EINVAL);
@@ -1339,7 +1266,7 @@ make_file(const char *name, time_t age)
 	char		 p[PATH_MAX];
 
 	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
-	write_all(p, "x", 1);
+	write_file(p, "x", 1, 0644);
 	if (age > 0) {
 		ts[0].tv_sec = ts[1].tv_sec = time(NULL) - age;
 		ts[0].tv_nsec = ts[1].tv_nsec = 0;
@@ -1408,7 +1335,8 @@ t_prune(void **state)
 	crl_tables_prune(tmpdir, NULL, 0);
 	assert_false(exists(names[0]));
 	assert_false(exists(names[2]));
-	assert_int_equal(count_files(CRL_TABLE_PREFIX), 2);	/* xyz, upper */
+	/* Left: crl-xyz.tbl and upper, not names of ours. */
+	assert_int_equal(count_files(tmpdir, CRL_TABLE_PREFIX), 2);
 	assert_true(exists(upper));
 
 	/* A directory that is not there: logged, nothing else. */

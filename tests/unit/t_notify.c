@@ -47,6 +47,7 @@
 
 #include "log.h"
 #include "notify.h"
+#include "testutil.h"
 
 #define WAIT_MS		5000
 #define STEP_MS		10
@@ -56,7 +57,6 @@ static char	 sock_path[PATH_MAX];	/* tmpdir/IPC_NOTIFY_SOCK */
 static char	 req_path[PATH_MAX];	/* tmpdir/IPC_REQUEST_SOCK */
 static char	 notify_url[PATH_MAX + 8];
 static char	 req_url[PATH_MAX + 8];
-static char	 log_path[PATH_MAX];
 
 /* --- helpers ------------------------------------------------------------- */
 
@@ -164,39 +164,6 @@ deliver(struct notify_pub *p, nng_socket *r, struct notify_sub *sub,
 	fail_msg("generation %llu not received in %d ms",
 	    (unsigned long long)gen, WAIT_MS);
 	return -1;
-}
-
-static void
-stderr_to_log(int *saved)
-{
-	int	 fd;
-
-	fflush(stderr);
-	assert_true((*saved = dup(STDERR_FILENO)) != -1);
-	assert_true((fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC,
-	    0600)) != -1);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-}
-
-/* Put stderr back; what was logged meanwhile, to free. */
-static char *
-stderr_back(int saved)
-{
-	struct stat	 st;
-	char		*s;
-	int		 fd;
-
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	assert_true((fd = open(log_path, O_RDONLY)) != -1);
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_non_null(s = calloc(1, (size_t)st.st_size + 1));
-	assert_int_equal(read(fd, s, (size_t)st.st_size), st.st_size);
-	close(fd);
-	unlink(log_path);
-	return s;
 }
 
 /* --- a small PKI: CA, intermediate, leaf (P-256, made once) -------------- */
@@ -417,7 +384,6 @@ setup(void **state)
 	    IPC_REQUEST_SOCK);
 	snprintf(notify_url, sizeof(notify_url), "ipc://%s", sock_path);
 	snprintf(req_url, sizeof(req_url), "ipc://%s", req_path);
-	snprintf(log_path, sizeof(log_path), "%s/log", tmpdir);
 	return 0;
 }
 
@@ -428,7 +394,6 @@ teardown(void **state)
 	pki_free();
 	unlink(sock_path);
 	unlink(req_path);
-	unlink(log_path);
 	if (rmdir(tmpdir) == -1) {
 		fprintf(stderr, "rmdir %s: %s\n", tmpdir, strerror(errno));
 		return -1;

@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "broker/passwd.h"
 #include "log.h"
+#include "testutil.h"
 #include "xmalloc.h"
 
 #define FAST	PASSWD_ITER_MIN		/* keep the tests quick */
@@ -31,7 +31,6 @@
 
 static char	 tmpdir[] = "/tmp/t_passwd.XXXXXX";
 static char	*pw_path;		/* the file every test writes */
-static char	*log_path;		/* where stderr goes meanwhile */
 
 /* Helpers. */
 
@@ -42,7 +41,6 @@ setup(void **state)
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
 	xasprintf(&pw_path, "%s/users", tmpdir);
-	xasprintf(&log_path, "%s/log", tmpdir);
 	return 0;
 }
 
@@ -51,60 +49,9 @@ teardown(void **state)
 {
 	(void)state;
 	unlink(pw_path);
-	unlink(log_path);
 	rmdir(tmpdir);
 	FREE(pw_path);
-	FREE(log_path);
 	return 0;
-}
-
-static void
-write_file(const char *text, size_t len, mode_t mode)
-{
-	int	 fd;
-
-	unlink(pw_path);
-	fd = open(pw_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd != -1);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-	/* fchmod, not the umask-filtered open mode. */
-	assert_int_equal(fchmod(fd, mode), 0);
-	assert_int_equal(close(fd), 0);
-}
-
-static void
-stderr_to_log(int *saved)
-{
-	int	 fd;
-
-	fflush(stderr);
-	*saved = dup(STDERR_FILENO);
-	fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(*saved != -1 && fd != -1);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-}
-
-/* Put stderr back and return what was logged meanwhile. */
-static char *
-stderr_back(int saved)
-{
-	FILE	*fp;
-	char	*logged;
-	long	 n;
-
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	fp = fopen(log_path, "r");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	logged = xcalloc(1, (size_t)n + 1);
-	assert_int_equal(fread(logged, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	return logged;
 }
 
 static struct passwd_db *
@@ -126,7 +73,7 @@ load(const char *text)
 	struct passwd_db	*db;
 	char			*logged;
 
-	write_file(text, strlen(text), 0600);
+	write_file(pw_path, text, strlen(text), 0600);
 	db = load_path_logged(pw_path, &logged);
 	if (*logged != '\0')
 		print_error("unexpected: %s", logged);
@@ -145,35 +92,15 @@ static void
 bad_len(const char *text, size_t len, size_t n, ...)
 {
 	va_list	 ap;
-	char	*logged, *line, *next, *want;
-	size_t	 i, wl, ll;
+	char	*logged, *prefix;
 
-	write_file(text, len, 0600);
+	write_file(pw_path, text, len, 0600);
 	assert_null(load_path_logged(pw_path, &logged));
+	xasprintf(&prefix, " error passwd_load: %s:", pw_path);
 	va_start(ap, n);
-	line = logged;
-	for (i = 0; i < n; i++) {
-		xasprintf(&want, " error passwd_load: %s:%s", pw_path,
-		    va_arg(ap, const char *));
-		next = strchr(line, '\n');
-		if (next == NULL) {
-			print_error("missing: %s\nlog:\n%s", want, logged);
-			fail();
-		}
-		*next = '\0';
-		wl = strlen(want);
-		ll = strlen(line);
-		if (ll < wl || strcmp(line + ll - wl, want) != 0) {
-			print_error("want: %s\ngot:  %s\n", want, line);
-			fail();
-		}
-		free(want);
-		line = next + 1;
-	}
+	expect_log_lines(logged, prefix, n, ap);
 	va_end(ap);
-	if (*line != '\0')
-		print_error("extra: %s", line);
-	assert_string_equal(line, "");
+	free(prefix);
 	free(logged);
 }
 
@@ -461,7 +388,7 @@ t_loose_mode(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(loose) / sizeof(loose[0]); i++) {
-		write_file(text, strlen(text), loose[i]);
+		write_file(pw_path, text, strlen(text), loose[i]);
 		assert_null(load_path_logged(pw_path, &logged));
 		xasprintf(&want, " error passwd_secrecy: %s: mode %04o lets "
 		    "group or others in; chmod 600 %s\n", pw_path,
@@ -473,7 +400,7 @@ t_loose_mode(void **state)
 		free(logged);
 	}
 	for (i = 0; i < sizeof(tight) / sizeof(tight[0]); i++) {
-		write_file(text, strlen(text), tight[i]);
+		write_file(pw_path, text, strlen(text), tight[i]);
 		/* Root reads 0200 files too; others would see EACCES. */
 		if (geteuid() != 0 && (tight[i] & 0400) == 0)
 			continue;

@@ -16,7 +16,6 @@
 #include <cmocka.h>
 
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include "broker/psk.h"
 #include "log.h"
+#include "testutil.h"
 #include "xmalloc.h"
 
 #define KEY_A	"8c701116e9127c57a99d5563709af3de" \
@@ -37,7 +37,6 @@
 
 static char	 tmpdir[] = "/tmp/t_psk.XXXXXX";
 static char	*psk_path;		/* the file every test writes */
-static char	*log_path;		/* where stderr goes meanwhile */
 
 /* --- the explicit_bzero hook -------------------------------------------- */
 
@@ -100,7 +99,6 @@ setup(void **state)
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
 	xasprintf(&psk_path, "%s/init.psk", tmpdir);
-	xasprintf(&log_path, "%s/log", tmpdir);
 	return 0;
 }
 
@@ -109,60 +107,9 @@ teardown(void **state)
 {
 	(void)state;
 	unlink(psk_path);
-	unlink(log_path);
 	rmdir(tmpdir);
 	FREE(psk_path);
-	FREE(log_path);
 	return 0;
-}
-
-static void
-write_file(const char *text, size_t len, mode_t mode)
-{
-	int	 fd;
-
-	unlink(psk_path);
-	fd = open(psk_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd != -1);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-	/* fchmod, not the umask-filtered open mode. */
-	assert_int_equal(fchmod(fd, mode), 0);
-	assert_int_equal(close(fd), 0);
-}
-
-static void
-stderr_to_log(int *saved)
-{
-	int	 fd;
-
-	fflush(stderr);
-	*saved = dup(STDERR_FILENO);
-	fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(*saved != -1 && fd != -1);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-}
-
-/* Put stderr back and return what was logged meanwhile. */
-static char *
-stderr_back(int saved)
-{
-	FILE	*fp;
-	char	*logged;
-	long	 n;
-
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	fp = fopen(log_path, "r");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	logged = xcalloc(1, (size_t)n + 1);
-	assert_int_equal(fread(logged, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	return logged;
 }
 
 static struct psk_table *
@@ -171,7 +118,7 @@ load_logged(const char *text, mode_t mode, const char *sep, char **logged)
 	struct psk_table	*t;
 	int			 saved;
 
-	write_file(text, strlen(text), mode);
+	write_file(psk_path, text, strlen(text), mode);
 	stderr_to_log(&saved);
 	t = psk_load(psk_path, sep);
 	*logged = stderr_back(saved);
@@ -227,16 +174,6 @@ assert_secret(const struct psk_entry *e, const char *hex)
 		assert_int_equal(sscanf(hex + 2 * i, "%2x", &byte), 1);
 		assert_int_equal(e->secret[i], byte);
 	}
-}
-
-static double
-seconds_since(const struct timespec *t0)
-{
-	struct timespec	 t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* --- tests --------------------------------------------------------------- */
@@ -336,7 +273,7 @@ t_nul_byte(void **state)
 	int			 saved;
 
 	(void)state;
-	write_file(text, sizeof(text) - 1, 0600);
+	write_file(psk_path, text, sizeof(text) - 1, 0600);
 	stderr_to_log(&saved);
 	t = psk_load(psk_path, ":");
 	logged = stderr_back(saved);
@@ -501,7 +438,7 @@ t_wipe(void **state)
 	bool			 file_wiped = false, ents_wiped;
 
 	(void)state;
-	write_file(text, sizeof(text) - 1, 0600);
+	write_file(psk_path, text, sizeof(text) - 1, 0600);
 	wipes_start();
 	t = psk_load(psk_path, ":");
 	recording = false;
@@ -550,7 +487,7 @@ t_big(void **state)
 	p = text = xmalloc(len);
 	for (i = 0; i < BIG_N; i++)
 		p += sprintf(p, "dev%07zu:%064zx\n", i, i * 2654435761u);
-	write_file(text, (size_t)(p - text), 0600);
+	write_file(psk_path, text, (size_t)(p - text), 0600);
 	free(text);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -587,7 +524,7 @@ t_big(void **state)
 	p = text = xmalloc(1000 * 80);
 	for (i = 0; i < 1000; i++)
 		p += sprintf(p, "dev%07zu:%064zx\n", i, i);
-	write_file(text, (size_t)(p - text), 0600);
+	write_file(psk_path, text, (size_t)(p - text), 0600);
 	free(text);
 	small = psk_load(psk_path, ":");
 	assert_non_null(small);

@@ -18,6 +18,7 @@
 
 #include "broker/retain.h"
 #include "broker/topic.h"
+#include "testutil.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define RESULT_MAX	1024
@@ -167,36 +168,6 @@ match(struct retain_store *s, const char *filter, char *out, size_t outlen)
 	    0);
 	join_sorted(h.topic, h.n, out, outlen);
 	hits_free(&h);
-}
-
-/*
- * The rules of 4.7 read literally, level by level, for cross-checking.
- */
-static bool
-bf_match(const char *f, size_t flen, const char *n, size_t nlen)
-{
-	size_t	 fi = 0, ni = 0, fe, ne;
-
-	/* MQTT-4.7.2-1 */
-	if (n[0] == '$' && (f[0] == '+' || f[0] == '#'))
-		return false;
-	for (;;) {
-		for (fe = fi; fe < flen && f[fe] != '/'; fe++)
-			;
-		if (fe - fi == 1 && f[fi] == '#')
-			return true;
-		if (ni > nlen)
-			return false;
-		for (ne = ni; ne < nlen && n[ne] != '/'; ne++)
-			;
-		if (!(fe - fi == 1 && f[fi] == '+') && (fe - fi != ne - ni ||
-		    memcmp(f + fi, n + ni, fe - fi) != 0))
-			return false;
-		fi = fe + 1;
-		ni = ne + 1;
-		if (fi > flen)
-			return ni > nlen;
-	}
 }
 
 static struct retain_store *

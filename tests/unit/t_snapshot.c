@@ -19,7 +19,6 @@
 #include <cmocka.h>
 
 #include <sys/stat.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,6 +30,7 @@
 
 #include "log.h"
 #include "snapshot.h"
+#include "testutil.h"
 
 #define NOW		1700000000
 #define NMANY		1000
@@ -46,7 +46,6 @@
 static char	 tmpdir[] = "/tmp/t_snapshot.XXXXXX";
 static char	 snap_path[PATH_MAX];	/* tmpdir/snapshot */
 static char	 bad_path[PATH_MAX];	/* where refused images go */
-static char	 log_path[PATH_MAX];	/* stderr while capturing */
 
 /*
  * A valid image the damage tests start from: 3 staples, 3 CRL records (two
@@ -325,33 +324,6 @@ publish_mixed(const char *dir, int n, int nissuers, int nocsp, uint64_t gen)
 }
 
 static uint8_t *
-read_all(const char *path, size_t *len)
-{
-	struct stat	 st;
-	uint8_t		*b;
-	int		 fd;
-
-	assert_true((fd = open(path, O_RDONLY)) != -1);
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_non_null(b = malloc(st.st_size > 0 ? (size_t)st.st_size : 1));
-	assert_int_equal(read(fd, b, (size_t)st.st_size), st.st_size);
-	close(fd);
-	*len = (size_t)st.st_size;
-	return b;
-}
-
-static void
-write_all(const char *path, const void *buf, size_t len)
-{
-	int	 fd;
-
-	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC,
-	    0644)) != -1);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	close(fd);
-}
-
-static uint8_t *
 base_copy(void)
 {
 	uint8_t	*b;
@@ -399,7 +371,7 @@ expect_bad(const uint8_t *b, size_t len, const char *why)
 	char		 err[512];
 
 	expect_bad_buf(b, len, why);
-	write_all(bad_path, b, len);
+	write_file(bad_path, b, len, 0644);
 	err[0] = '\0';
 	errno = 0;
 	s = snapshot_open(bad_path, err, sizeof(err));
@@ -436,51 +408,6 @@ expect_ok_sealed(uint8_t *b)
 	free(b);
 }
 
-static int
-count_temp_files(const char *dir)
-{
-	struct dirent	*de;
-	DIR		*d;
-	int		 n = 0;
-
-	assert_non_null(d = opendir(dir));
-	while ((de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, ".snapshot.", 10) == 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
-static void
-stderr_to_log(int *saved)
-{
-	int	 fd;
-
-	fflush(stderr);
-	assert_true((*saved = dup(STDERR_FILENO)) != -1);
-	assert_true((fd = open(log_path, O_RDWR | O_CREAT | O_TRUNC,
-	    0600)) != -1);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-}
-
-/* Put stderr back; what was logged meanwhile, to free. */
-static char *
-stderr_back(int saved)
-{
-	size_t	 len;
-	char	*s;
-
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	s = (char *)read_all(log_path, &len);
-	assert_non_null(s = realloc(s, len + 1));
-	s[len] = '\0';
-	unlink(log_path);
-	return s;
-}
-
 /* --- set-up -------------------------------------------------------------- */
 
 static int
@@ -497,7 +424,6 @@ setup(void **state)
 		return -1;
 	snprintf(snap_path, sizeof(snap_path), "%s/%s", tmpdir, SNAP_FILE);
 	snprintf(bad_path, sizeof(bad_path), "%s/bad", tmpdir);
-	snprintf(log_path, sizeof(log_path), "%s/log", tmpdir);
 
 	/* GOOD (200 bytes), FAILED, GOOD (100 bytes), in id order. */
 	if ((w = snap_writer_new()) == NULL)
@@ -555,7 +481,6 @@ teardown(void **state)
 	free(base);
 	unlink(snap_path);
 	unlink(bad_path);
-	unlink(log_path);
 	if (rmdir(tmpdir) == -1) {
 		fprintf(stderr, "rmdir %s: %s\n", tmpdir, strerror(errno));
 		return -1;
@@ -1154,7 +1079,7 @@ t_atomic(void **state)
 	assert_null(snapshot_staple_der(s2, snapshot_staple(s1, id), &len));
 	assert_int_equal(len, 0);
 
-	assert_int_equal(count_temp_files(tmpdir), 0);
+	assert_int_equal(count_files(tmpdir, ".snapshot."), 0);
 	assert_int_equal(stat(snap_path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
 	snapshot_close(s1);
@@ -1180,7 +1105,7 @@ t_publish_missing_dir(void **state)
 	if (strstr(logged, dir) == NULL)
 		fail_msg("log does not name %s: %s", dir, logged);
 	free(logged);
-	assert_int_equal(count_temp_files(tmpdir), 0);
+	assert_int_equal(count_files(tmpdir, ".snapshot."), 0);
 	assert_int_equal(access(snap_path, F_OK), -1);
 	snap_writer_free(w);
 }
@@ -1199,7 +1124,7 @@ t_publish_rename_fails(void **state)
 	(void)state;
 	snprintf(inner, sizeof(inner), "%s/x", snap_path);
 	assert_int_equal(mkdir(snap_path, 0755), 0);
-	write_all(inner, "x", 1);
+	write_file(inner, "x", 1, 0644);
 	assert_non_null(w = snap_writer_new());
 	add_rec(w, 0);
 	stderr_to_log(&saved);
@@ -1209,7 +1134,7 @@ t_publish_rename_fails(void **state)
 	    strstr(logged, snap_path) == NULL)
 		fail_msg("log: %s", logged);
 	free(logged);
-	assert_int_equal(count_temp_files(tmpdir), 0);
+	assert_int_equal(count_files(tmpdir, ".snapshot."), 0);
 	snap_writer_free(w);
 	unlink(inner);
 	assert_int_equal(rmdir(snap_path), 0);
