@@ -505,9 +505,18 @@ clientcheck_listener(struct listener *l, const struct conf_node *ln)
 	    "chain") == 0;
 	l->ocsp_client = strcmp(conf_str(ln, "ssl_options.ocsp.client_check"),
 	    "leaf") == 0;
-	if (l->crl_check || l->ocsp_client)
-		SSL_CTX_set_cert_verify_callback(l->ctx, clientcheck_verify_cb,
-		    l);
+	if (!l->crl_check && !l->ocsp_client)
+		return;
+	SSL_CTX_set_cert_verify_callback(l->ctx, clientcheck_verify_cb, l);
+	/*
+	 * A resumed session skips certificate verification, and with it
+	 * this check: a device revoked after its first handshake could come
+	 * back on its ticket.  No tickets, no session cache, no resumption.
+	 * (It also saves re-encoding the client chain into every ticket.)
+	 */
+	SSL_CTX_set_num_tickets(l->ctx, 0);
+	SSL_CTX_set_options(l->ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(l->ctx, SSL_SESS_CACHE_OFF);
 }
 
 /*

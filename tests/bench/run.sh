@@ -18,6 +18,9 @@
 #   BENCH_REPEAT          runs per throughput cell, median kept    (1)
 #                         (latency and handshakes: at least 3)
 #   BENCH_ONLY            run only rows whose name contains this   (all)
+#                         (and none of the other suites)
+#   BENCH_SUITES          the other suites run after the MQTT table
+#                         (psk stapling crl-ingest crl-mtls)
 #   BENCH_KEEP=1          keep the temporary directory (configs, logs)
 #   BENCH_STAPLEMQ_CONF   extra lines for staplemq's configuration
 #   BENCH_MOSQUITTO_CONF  extra lines for mosquitto's configuration
@@ -488,8 +491,29 @@ echo "total time: $(( $(date +%s) - START ))s," \
 echo "$TICKS0 $(cpu_ticks)" | awk '{ t = $6 - $3; if (t > 0)
 	printf "CPU time of the machine: %.0f%% busy, %.0f%% stolen by the" \
 	    " hypervisor\n", 100 * ($4 - $1) / t, 100 * ($5 - $2) / t }'
-if [ "$FAILED_REF" = 1 ]; then
-	echo "bench: some cells could not be measured on mosquitto" >&2
+
+# The other suites, each side by side with its own reference: TLS-PSK
+# against mosquitto's psk_file, stapling against nginx, a 1,000,000-entry
+# CRL against `openssl crl` and mosquitto's crlfile.  BENCH_ONLY (a row
+# filter of this script) skips them; BENCH_SUITES picks some.
+EXTRA_FAILED=0
+if [ -z "$BENCH_ONLY" ]; then
+	for suite in ${BENCH_SUITES:-psk stapling crl-ingest crl-mtls}; do
+		case $suite in
+		psk)		script=psk_bench.sh ;;
+		stapling)	script=stapling_bench.sh ;;
+		crl-ingest)	script=crl_bench.sh ;;
+		crl-mtls)	script=crl_mtls_bench.sh ;;
+		*)		echo "bench: unknown suite $suite" >&2
+				EXTRA_FAILED=1; continue ;;
+		esac
+		echo
+		echo "== $suite ($script)"
+		"$(dirname "$0")/$script" "$BUILD" || EXTRA_FAILED=1
+	done
+fi
+if [ "$FAILED_REF" = 1 ] || [ "$EXTRA_FAILED" = 1 ]; then
+	echo "bench: some cells could not be measured" >&2
 	exit 1
 fi
 exit 0

@@ -271,3 +271,16 @@ def test_mosquitto_clients_with_client_certificates(rev, tmp_path):
              "--cafile", str(rev.pki / "ca.pem"), "--cert", str(bcert),
              "--key", str(bkey), "-t", "dev/x", "-m", "no"])
     assert r.returncode != 0
+
+
+def test_no_resumption_past_the_revocation_check(rev):
+    """A resumed TLS session skips certificate verification, so listeners
+    that check revocation issue no tickets: a device cannot come back on
+    a ticket after its certificate was revoked."""
+    c = rev.conf(extra=f'crl_cache.urls = ["{rev.crl_url}"]\n')
+    rev.start(c)
+    r, ack = mqtt_tls(rev, *good(rev), "ticketless")
+    assert ack == (False, 0)
+    r.send(raw.PINGREQ).expect(13)      # tickets would have arrived
+    assert not r.sock.session.has_ticket
+    assert not r.sock.session_reused
