@@ -22,6 +22,7 @@
 #   MOSQUITTO           the mosquitto binary       (/usr/sbin/mosquitto)
 #   CC                  the compiler of the client                (cc)
 set -eu
+. "$(dirname "$0")/lib.sh"	# alive, stop_pid
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$ROOT"
@@ -62,23 +63,6 @@ $CC -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/staplemq-psk-bench.XXXXXX")
 PIDS=""
 FAILED_REF=0
-
-alive() {
-	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ]
-}
-
-# Stop what this script started, by pid, and wait for it to go.
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	i=0
-	while alive "$1" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -9 "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 
 cleanup() {
 	for p in $PIDS; do

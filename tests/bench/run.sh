@@ -27,6 +27,7 @@
 #   MOSQUITTO             the mosquitto binary        (/usr/sbin/mosquitto)
 #   CC                    the compiler of the load generator       (cc)
 set -eu
+. "$(dirname "$0")/lib.sh"	# alive, stop_pid
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$ROOT"
@@ -77,18 +78,6 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/staplemq-bench.XXXXXX")
 PIDS=""
 FAILED_REF=0
 
-# Stop what this script started, by pid, and wait for it to go.
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	i=0
-	while alive "$1" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -9 "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
 cleanup() {
 	for p in $PIDS; do
 		stop_pid "$p"
@@ -103,10 +92,6 @@ trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
 # A child that crashed stays a zombie until waited for: not alive.
-alive() {
-	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ]
-}
 
 # --- PKI and limits ---------------------------------------------------------
 

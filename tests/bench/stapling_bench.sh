@@ -58,6 +58,7 @@
 #   NGINX            the nginx binary                 (/usr/sbin/nginx)
 #   CC               the compiler of the generator                 (cc)
 set -eu
+. "$(dirname "$0")/lib.sh"	# alive, stop_pid
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$ROOT"
@@ -112,23 +113,6 @@ chmod 755 "$TMP"
 PIDS=""
 FAILED_REF=0
 START=$(date +%s)
-
-alive() {
-	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ]
-}
-
-# Stop what this script started, by pid, and wait for it to go.
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	i=0
-	while alive "$1" && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -9 "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 
 # children PID: "pid:starttime" of each process whose parent is PID
 # (nginx's workers); the start time tells a left-behind worker from a

@@ -533,7 +533,8 @@ t_v2_bad_tlvs(void **state)
 		127, 0, 0, 1, 127, 0, 0, 2, 0x07, 0x5b, 0x07, 0x5b,
 		0x01, 0x00, 0x05, 'm', 'q', 't', 't',
 	};
-	static const uint8_t	 stub[] = {
+	/* A second TLV of which only two of the three header bytes came. */
+	static const uint8_t	 cut_header[] = {
 		127, 0, 0, 1, 127, 0, 0, 2, 0x07, 0x5b, 0x07, 0x5b,
 		0x01, 0x00, 0x01, 'm', 0x04, 0x00,
 	};
@@ -550,7 +551,7 @@ t_v2_bad_tlvs(void **state)
 	check_refused_at(b, n, n);
 	assert_int_equal(parse_exact(b, n, &r), PROXY_MALFORMED);
 	assert_non_null(strstr(r.reason, "TLV"));
-	n = v2(b, 0x21, 0x11, stub, sizeof(stub));
+	n = v2(b, 0x21, 0x11, cut_header, sizeof(cut_header));
 	check_refused_at(b, n, n);
 	assert_int_equal(parse_exact(b, n, &r), PROXY_MALFORMED);
 	assert_non_null(strstr(r.reason, "TLV"));
