@@ -19,6 +19,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("STAPLEMQ_BUILD", ROOT / "build"))
 MULT = float(os.environ.get("STAPLEMQ_TIMEOUT_MULT", "1"))
+# The daemon's own "staplemq-broker 0.1.0 started" line, which comes after
+# the sandbox; a bare "started" would also match "not started as root".
+STARTED = r"staplemq-\w+ \S+ started"
 
 
 def timeout(seconds):
@@ -62,7 +65,7 @@ class Daemon:
         self.args = list(args)
         self.proc = None
 
-    def start(self, wait_for=r"started"):
+    def start(self, wait_for=STARTED):
         self.logfile = open(self.logpath, "ab")
         cmd = [str(BUILD / self.name), "-f", "-c", str(self.conf)]
         self.proc = subprocess.Popen(cmd + self.args, cwd=self.workdir,
@@ -115,7 +118,7 @@ def daemons(tmp_path):
     """Factory for daemons; stops every one of them after the test."""
     started = []
 
-    def make(name, conf, args=(), wait_for=r"started"):
+    def make(name, conf, args=(), wait_for=STARTED):
         d = Daemon(name, conf, tmp_path, args)
         started.append(d)
         return d.start(wait_for)
@@ -177,7 +180,7 @@ def broker_factory(daemons, conf_factory, pki):
     """Start a broker with a tcp listener (and an ssl one if asked);
     the daemon gets .tcp and .ssl port attributes."""
     def start(extra="", ssl=False, tcp_extra="", ssl_extra="",
-              wait_for=r"started"):
+              wait_for=STARTED):
         tcp_port, ssl_port = free_port(), free_port()
         text = listener_block("tcp", "default", tcp_port, extra=tcp_extra)
         if ssl:

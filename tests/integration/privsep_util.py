@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (BUILD, ROOT, Daemon, free_port, listener_block, run,
-                      timeout, wait_port)
+from conftest import (BUILD, ROOT, STARTED, Daemon, free_port,
+                      listener_block, run, timeout, wait_port)
 
 BROKER_USER, FETCH_USER, GROUP = "staplemq", "staplemq-fetch", "staplemq"
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
@@ -151,7 +151,7 @@ class Proc(Daemon):
             n += 1
             self.logpath = self.workdir / f"{name}-{n}.log"
 
-    def start(self, wait_for=r"started"):
+    def start(self, wait_for=STARTED):
         self.logfile = open(self.logpath, "ab")
         cmd = self.prefix + [str(BUILD / self.name), "-f", "-c",
                              str(self.conf)] + self.args
@@ -207,7 +207,7 @@ def procs():
     report in a log fails the test, as in conftest's daemons."""
     started = []
 
-    def make(name, conf, args=(), prefix=(), env=None, wait_for=r"started",
+    def make(name, conf, args=(), prefix=(), env=None, wait_for=STARTED,
              workdir=None):
         d = Proc(name, conf, workdir or Path(conf).parent, args, prefix,
                  env)

@@ -14,7 +14,6 @@ import pytest
 
 import mqttraw as raw
 from conftest import ROOT, free_port, listener_block, run, timeout, wait_port
-from paho_util import Client
 from responder import Responder
 
 

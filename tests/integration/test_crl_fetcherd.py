@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import struct
-import subprocess
 import time
 
 import pytest

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import mqttraw as raw
-from conftest import free_port, listener_block, timeout, wait_port
+from conftest import STARTED, free_port, listener_block, timeout, wait_port
 from paho_util import Client
 
 
@@ -198,7 +198,7 @@ def test_large_message_delivery_with_default_tcp_options(daemons,
 def test_access_rules(broker_factory, rules, allowed):
     quoted = ", ".join(f'"{r}"' for r in rules)
     b = broker_factory(tcp_extra=f"  access_rules = [{quoted}]\n",
-                       wait_for=r"started")
+                       wait_for=STARTED)
     if allowed:
         r = raw.Raw(b.tcp)
         assert r.connack(client_id="ok") == (False, 0)

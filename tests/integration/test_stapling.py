@@ -220,7 +220,7 @@ def test_fetcherd_restart_republishes_persisted_staples(stapling):
     (c.parent / "run" / "snapshot").unlink()
     f = stapling.start(which=("fetcherd",), c=c)["fetcherd"]
     f.wait_log(r"restored 2 staples")
-    b = stapling.start(which=("broker",), c=c)["broker"]
+    stapling.start(which=("broker",), c=c)
     assert wait_port(stapling.ssl, 15)
     assert stapled(s_client(stapling.ssl, stapling.pki))
 
