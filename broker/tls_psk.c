@@ -15,6 +15,7 @@
  * tls_psk_identity() has checked that the finished handshake used it:
  * a TLS 1.3 client may offer a PSK that the server then ignores.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,46 @@ tls_psk_server_cb(SSL *ssl, const char *identity, unsigned char *psk,
 }
 
 /*
+ * The handshake hash of TLS 1.3 suites, by the low byte of their id
+ * (0x13, xx), learnt from OpenSSL's own table the first time a handshake
+ * asks, so that the hello callback can check every suite a client offers
+ * for the price of a byte each (SSL_CIPHER_find() and
+ * SSL_CIPHER_get_handshake_digest() cost about 1,000 instructions a
+ * suite).  A suite's hash is a fact of the library, the same on every
+ * listener and after every reload; the broker is single-threaded.
+ */
+enum tls_psk_md {
+	TLS_PSK_MD_UNSEEN = 0,
+	TLS_PSK_MD_SHA256,	/* the hash of an external PSK */
+	TLS_PSK_MD_OTHER,	/* a TLS 1.3 suite the PSK cannot use */
+	TLS_PSK_MD_NONE		/* not a TLS 1.3 suite OpenSSL knows */
+};
+static unsigned char tls_psk_md13[256];
+
+static enum tls_psk_md
+tls_psk_md(SSL *ssl, uint16_t id)
+{
+	const unsigned char	 b[2] = { id >> 8, id & 0xff };
+	const SSL_CIPHER	*c;
+	const EVP_MD		*md;
+	unsigned char		*k = &tls_psk_md13[b[1]];
+
+	if (b[0] != 0x13)
+		return TLS_PSK_MD_NONE;
+	if (*k == TLS_PSK_MD_UNSEEN) {
+		if ((c = SSL_CIPHER_find(ssl, b)) == NULL ||
+		    SSL_CIPHER_get_kx_nid(c) != NID_kx_any)
+			*k = TLS_PSK_MD_NONE;
+		else if ((md = SSL_CIPHER_get_handshake_digest(c)) != NULL &&
+		    EVP_MD_get_type(md) == NID_sha256)
+			*k = TLS_PSK_MD_SHA256;
+		else
+			*k = TLS_PSK_MD_OTHER;
+	}
+	return (enum tls_psk_md)*k;
+}
+
+/*
  * The cipher of a TLS 1.3 PSK session: its hash must be the one the
  * server picked (else OpenSSL ignores the PSK); SHA-256 is what clients
  * assume of an external PSK (RFC 8446 4.2.11), hence the hello callback.
@@ -155,10 +196,9 @@ static const SSL_CIPHER *
 tls_psk_cipher(SSL *ssl)
 {
 	const SSL_CIPHER	*c = SSL_get_pending_cipher(ssl);
-	const EVP_MD		*md;
 
-	if (c != NULL && (md = SSL_CIPHER_get_handshake_digest(c)) != NULL &&
-	    EVP_MD_get_type(md) == NID_sha256)
+	if (c != NULL && tls_psk_md(ssl, SSL_CIPHER_get_protocol_id(c)) ==
+	    TLS_PSK_MD_SHA256)
 		return c;
 	return SSL_CIPHER_find(ssl, tls_psk_aes128gcm);
 }
@@ -221,9 +261,31 @@ tls_psk_offered(const struct psk_table *t, const unsigned char *p,
 }
 
 /*
+ * Could the server pick a TLS 1.3 suite without SHA-256?  Only if the
+ * client offers one: when all it offers hash with SHA-256, whatever the
+ * listener's order and the client's, the pick can carry the PSK.
+ */
+static bool
+tls_psk_other_hash(SSL *ssl)
+{
+	const unsigned char	*p;
+	size_t			 len, i;
+
+	len = SSL_client_hello_get0_ciphers(ssl, &p);	/* ssl's */
+	for (i = 0; i + 1 < len; i += 2)
+		if (p[i] == 0x13 && tls_psk_md(ssl, (uint16_t)(p[i] << 8 |
+		    p[i + 1])) == TLS_PSK_MD_OTHER)
+			return true;
+	return false;
+}
+
+/*
  * Before the server picks a TLS 1.3 suite: when the client offers one of
  * our identities, pick among the SHA-256 suites, whatever the order of
- * preference, or the PSK would be ignored.
+ * preference, or the PSK would be ignored.  SSL_set_ciphersuites()
+ * rebuilds and sorts the handshake's whole cipher list (as much work as
+ * the rest of what the broker does per connection), so it runs only when
+ * the client offers a suite the PSK cannot use.
  */
 static int
 tls_psk_hello_cb(SSL *ssl, int *alert, void *arg)
@@ -236,6 +298,7 @@ tls_psk_hello_cb(SSL *ssl, int *alert, void *arg)
 	(void)arg;
 	if (c == NULL || c->listener->psk_suites == NULL ||
 	    SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_psk, &p, &len) != 1 ||
+	    !tls_psk_other_hash(ssl) ||
 	    !tls_psk_offered(c->broker->psk, p, len))
 		return SSL_CLIENT_HELLO_SUCCESS;
 	if (SSL_set_ciphersuites(ssl, c->listener->psk_suites) != 1)
