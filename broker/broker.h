@@ -151,7 +151,7 @@ struct session {
 enum client_state {
 	CS_PROXY,		/* waiting for a PROXY protocol header */
 	CS_TLS_HANDSHAKE,
-	CS_REV_WAIT,		/* handshake done, revocation unknown yet */
+	CS_REV_WAIT,		/* handshake paused: revocation unknown yet */
 	CS_WAIT_CONNECT,
 	CS_ACTIVE,
 	CS_CLOSED,
@@ -178,8 +178,15 @@ struct client {
 	bool			 tls_wants_write;	/* a read waits */
 	bool			 paused;	/* output over high water */
 	bool			 proxy_retry;	/* partial PROXY header */
-	bool			 rev_pending;	/* status asked of fetcherd */
 	STACK_OF(X509)		*chain;		/* verified, for re-checks */
+	/* Revocation check in a paused handshake: see clientcheck.c */
+	char			*rev_url;	/* CRL to ask fetcherd for */
+	bool			 rev_want_ocsp;	/* OCSP answer to ask for */
+	bool			 rev_asked;	/* requests queued */
+	bool			 rev_timed_out;	/* crl_cache.fetch_timeout */
+	bool			 rev_abort;	/* end the paused handshake */
+	const char		*rev_what;	/* verdict to log, static */
+	const char		*rev_why;
 	bool			 eof;		/* peer closed after data */
 	bool			 closing;	/* in client_close() */
 	bool			 assigned;	/* ev_read, ev_timer set up */
@@ -391,6 +398,8 @@ void	revocation_listeners_check(struct broker *);
 /* clientcheck.c */
 void	clientcheck_listener(struct listener *, const struct conf_node *);
 void	clientcheck_hold(struct client *);
+void	clientcheck_done(struct client *);
+void	clientcheck_abort(struct client *);
 void	clientcheck_timeout(struct client *);
 void	clientcheck_snapshot(struct broker *);
 void	clientcheck_request_pump(struct broker *);

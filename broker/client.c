@@ -189,12 +189,21 @@ client_destroy(struct client *c)
 		evbuffer_free(c->in);
 	if (c->out != NULL)
 		evbuffer_free(c->out);
+	clientcheck_abort(c);
 	SSL_free(c->ssl);
 	sk_X509_pop_free(c->chain, X509_free);
+	free(c->rev_url);
 	if (c->fd != -1)
 		close(c->fd);
 	mqtt_client_release(c);
 	free(c);
+}
+
+/* In the TLS handshake, running or paused: no application data yet. */
+static bool
+client_in_handshake(const struct client *c)
+{
+	return c->state == CS_TLS_HANDSHAKE || c->state == CS_REV_WAIT;
 }
 
 /*
@@ -219,9 +228,9 @@ client_close(struct client *c, const char *why)
 		log_info("%s: %s%s%s: closing: %s", c->listener->name, c->peer,
 		    c->id ? " " : "", c->id ? c->id : "", why);
 	if (c->out != NULL && evbuffer_get_length(c->out) > 0 &&
-	    c->state != CS_TLS_HANDSHAKE)
+	    !client_in_handshake(c))
 		client_flush(c);
-	if (c->ssl != NULL && c->state != CS_TLS_HANDSHAKE)
+	if (c->ssl != NULL && !client_in_handshake(c))
 		(void)SSL_shutdown(c->ssl);
 	ERR_clear_error();
 	mqtt_client_closed(c);
@@ -301,16 +310,26 @@ client_handshake(struct client *c)
 	int ret;
 
 	ERR_clear_error();
-	if ((ret = SSL_do_handshake(c->ssl)) != 1) {
+	ret = SSL_do_handshake(c->ssl);
+	if (ret != 1 && SSL_get_error(c->ssl, ret) == SSL_ERROR_WANT_ASYNC_JOB) {
+		/* crl_cache.max_waiting handshakes wait: this one cannot. */
+		SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
+		ERR_clear_error();
+		ret = SSL_do_handshake(c->ssl);
+	}
+	if (ret != 1 && SSL_get_error(c->ssl, ret) == SSL_ERROR_WANT_ASYNC) {
+		clientcheck_hold(c);	/* paused in the verify callback */
+		return;
+	}
+	clientcheck_done(c);
+	if (ret != 1) {
 		(void)client_tls_error(c, ret, "handshake", true);
 		return;
 	}
 	log_debug("%s: %s: %s %s", c->listener->name, c->peer,
 	    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
-	if (c->rev_pending) {
-		clientcheck_hold(c);
-		return;
-	}
+	/* Only handshakes pause: reads and writes need no async job. */
+	SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
 	c->state = CS_WAIT_CONNECT;
 	client_timer_set(c, c->broker->lim.idle_timeout_ms);
 	/* Application data may have come with the last handshake flight. */
@@ -456,7 +475,7 @@ client_write_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->state == CS_CLOSED)
+	if (c->state == CS_CLOSED || c->state == CS_REV_WAIT)
 		return;
 	if (c->state == CS_TLS_HANDSHAKE) {
 		client_handshake(c);
@@ -510,17 +529,16 @@ client_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * A client held after its handshake may go on: what it sent meanwhile
- * may sit in OpenSSL's buffer, where no read event announces it.
+ * A handshake paused for revocation data goes on: the verify callback
+ * judges again.  What the peer sent meanwhile waits in the socket.
  */
 void
 client_resume(struct client *c)
 {
-	c->rev_pending = false;
-	c->state = CS_WAIT_CONNECT;
-	client_timer_set(c, c->broker->lim.idle_timeout_ms);
+	c->state = CS_TLS_HANDSHAKE;
+	client_timer_set(c, c->listener->handshake_ms);
 	event_add(c->ev_read, NULL);
-	client_read_cb(c->fd, EV_READ, c);
+	client_handshake(c);
 }
 
 /* Bytes queued for the peer and not yet written. */

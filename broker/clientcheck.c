@@ -3,12 +3,19 @@
  * tables and OCSP answers fetcherd publishes in the snapshot.
  *
  * In the handshake: a certificate the snapshot says is revoked fails with
- * the certificate_revoked alert; one whose status is not known yet makes
- * the broker ask fetcherd and hold the connection.  OpenSSL 3.0 ignores
- * SSL_set_retry_verify on the server side (the handshake then completes
- * as if verified), so the hold happens just after the handshake: no MQTT
- * byte of that client is read until the status arrives or
- * crl_cache.fetch_timeout passes.  Other clients are never held up.
+ * the certificate_revoked alert.  One whose status is not known yet
+ * pauses its own handshake while the broker asks fetcherd, and the
+ * handshake resumes, to succeed or fail with that alert, once a snapshot
+ * decides or crl_cache.fetch_timeout passes; other clients go on.
+ *
+ * The pause: OpenSSL 3.0's server side ignores SSL_set_retry_verify (the
+ * handshake then completes as if verified), so checking listeners run
+ * their handshakes as OpenSSL async jobs (SSL_MODE_ASYNC) and the verify
+ * callback pauses its job (ASYNC_pause_job): SSL_do_handshake returns
+ * SSL_ERROR_WANT_ASYNC and the next call carries on inside the callback.
+ * A job runs on a small stack of OpenSSL's (32 KiB), so the callback
+ * only judges: requests and log lines are made outside it.  A paused job
+ * owns memory that SSL_free does not release: clientcheck_abort() ends it.
  *
  * After the handshake: every new snapshot is checked against the
  * certificates of live sessions, and a client whose certificate was
@@ -19,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/async.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
@@ -30,6 +39,8 @@
 
 #define REQ_BUF_MAX	(32 * 1024)	/* one encoded fetch request */
 #define REQ_QUEUE_MAX	4096		/* requests waiting for the socket */
+
+static bool async_pool;		/* ASYNC_init_thread() done */
 
 enum rev_status {
 	REV_GOOD,		/* checked: not revoked */
@@ -446,14 +457,42 @@ clientcheck_reply_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Note the verdict for clientcheck_log(): logging is kept off the job. */
+static void
+verdict(struct client *c, const char *what, const char *why)
+{
+	c->rev_what = what;
+	c->rev_why = why;
+}
+
+/*
+ * Wait inside the handshake for fetcherd's answer.  false when this
+ * handshake cannot wait (no job: crl_cache.max_waiting handshakes wait
+ * already), or must not.
+ */
+static bool
+pause_for(struct client *c, const struct rev_result *r)
+{
+	if (c->rev_abort || c->rev_timed_out)
+		return false;
+	if (r->crl_url != NULL && c->rev_url == NULL)
+		c->rev_url = strdup(r->crl_url);
+	c->rev_want_ocsp |= r->want_ocsp;
+	if (ASYNC_get_current_job() == NULL)
+		return false;
+	return ASYNC_pause_job() == 1 && !c->rev_abort;
+}
+
 /*
  * The certificate verification of listeners that check revocation:
- * OpenSSL's own chain verification first, then the snapshot.
+ * OpenSSL's own chain verification first, then the snapshot, waiting
+ * (paused) for fetcherd when the snapshot cannot tell yet.
  */
 static int
 clientcheck_verify_cb(X509_STORE_CTX *ctx, void *arg)
 {
 	struct listener *l = arg;
+	struct broker *b = l->broker;
 	SSL *ssl = X509_STORE_CTX_get_ex_data(ctx,
 	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct client *c = ssl ? SSL_get_app_data(ssl) : NULL;
@@ -464,36 +503,70 @@ clientcheck_verify_cb(X509_STORE_CTX *ctx, void *arg)
 	if (X509_verify_cert(ctx) != 1 || c == NULL)
 		return 0;
 	chain = X509_STORE_CTX_get0_chain(ctx);	/* not owned */
-	check_chain(l->broker, l, chain, url, sizeof(url), &r);
-	/* Kept for the checks of live sessions. */
+	/* Kept for the checks of live sessions and the requests. */
 	sk_X509_pop_free(c->chain, X509_free);
 	c->chain = X509_chain_up_ref(chain);
+	for (;;) {
+		check_chain(b, l, chain, url, sizeof(url), &r);
+		if (r.status != REV_PENDING || !pause_for(c, &r))
+			break;
+	}
+	if (c->rev_abort) {
+		X509_STORE_CTX_set_error(ctx, X509_V_ERR_UNSPECIFIED);
+		return 0;
+	}
+	if (r.status == REV_PENDING)
+		r.why = c->rev_timed_out ? "no revocation data within "
+		    "crl_cache.fetch_timeout" : "too many handshakes are "
+		    "already waiting for revocation data";
 	switch (r.status) {
 	case REV_GOOD:
+		if (c->rev_asked)
+			verdict(c, "accepted", "revocation status known: good");
 		return 1;
 	case REV_REVOKED:
-		log_refusal(c, sk_X509_value(chain, 0), "refused", r.why);
-		l->broker->stats.revoked_refused++;
+		verdict(c, "refused", r.why);
+		b->stats.revoked_refused++;
 		X509_STORE_CTX_set_error(ctx, X509_V_ERR_CERT_REVOKED);
 		return 0;
-	case REV_PENDING:
-		if (r.crl_url != NULL)
-			request_queue(l->broker, IPC_REQ_CRL, r.crl_url, chain);
-		if (r.want_ocsp)
-			request_queue(l->broker, IPC_REQ_OCSP, NULL, chain);
-		c->rev_pending = true;
-		return 1;
 	default:
-		if (l->broker->crl_policy.fail_open) {
-			log_refusal(c, sk_X509_value(chain, 0),
-			    "accepted (crl_cache.fail_open)", r.why);
+		if (b->crl_policy.fail_open) {
+			verdict(c, "accepted (crl_cache.fail_open)", r.why);
 			return 1;
 		}
-		log_refusal(c, sk_X509_value(chain, 0), "refused", r.why);
-		l->broker->stats.revoked_refused++;
+		verdict(c, "refused", r.why);
+		b->stats.revoked_refused++;
 		X509_STORE_CTX_set_error(ctx, X509_V_ERR_UNABLE_TO_GET_CRL);
 		return 0;
 	}
+}
+
+/* Ask fetcherd, once, for what the verify callback found missing. */
+static void
+ask(struct client *c)
+{
+	if (c->rev_asked || c->chain == NULL)
+		return;
+	c->rev_asked = true;
+	if (c->rev_url != NULL)
+		request_queue(c->broker, IPC_REQ_CRL, c->rev_url, c->chain);
+	if (c->rev_want_ocsp)
+		request_queue(c->broker, IPC_REQ_OCSP, NULL, c->chain);
+}
+
+/*
+ * The handshake is over: log the verdict the verify callback noted, and
+ * ask for what a handshake that could not wait was missing, so that the
+ * device's next attempt finds it.
+ */
+void
+clientcheck_done(struct client *c)
+{
+	ask(c);
+	if (c->rev_what == NULL || c->chain == NULL)
+		return;
+	log_refusal(c, sk_X509_value(c->chain, 0), c->rev_what, c->rev_why);
+	c->rev_what = c->rev_why = NULL;
 }
 
 /* Set up an ssl listener that checks client certificates. */
@@ -508,6 +581,8 @@ clientcheck_listener(struct listener *l, const struct conf_node *ln)
 	if (!l->crl_check && !l->ocsp_client)
 		return;
 	SSL_CTX_set_cert_verify_callback(l->ctx, clientcheck_verify_cb, l);
+	/* Handshakes as async jobs, so that one can pause: see above. */
+	SSL_CTX_set_mode(l->ctx, SSL_MODE_ASYNC);
 	/*
 	 * A resumed session skips certificate verification, and with it
 	 * this check: a device revoked after its first handshake could come
@@ -520,17 +595,37 @@ clientcheck_listener(struct listener *l, const struct conf_node *ln)
 }
 
 /*
- * The handshake of a client whose status was unknown is done: hold it
- * (no reading) until a snapshot decides or the wait is over.
+ * The handshake paused in the verify callback: ask fetcherd (once) and
+ * hold the client, not reading it, until a snapshot decides or the wait
+ * is over.
  */
 void
 clientcheck_hold(struct client *c)
 {
+	if (!c->rev_asked) {
+		ask(c);
+		client_timer_set(c, c->broker->crl_policy.fetch_timeout_ms);
+		log_debug("%s: %s: handshake paused for revocation data",
+		    c->listener->name, c->peer);
+	}
 	c->state = CS_REV_WAIT;
 	event_del(c->ev_read);
-	client_timer_set(c, c->broker->crl_policy.fetch_timeout_ms);
-	log_debug("%s: %s: waiting for revocation data", c->listener->name,
-	    c->peer);
+	if (c->ev_write != NULL)
+		event_del(c->ev_write);
+}
+
+/*
+ * End a paused handshake before its SSL is freed: its job would leak.
+ * The verify callback sees rev_abort and fails the handshake.
+ */
+void
+clientcheck_abort(struct client *c)
+{
+	if (c->ssl == NULL || !SSL_waiting_for_async(c->ssl))
+		return;
+	c->rev_abort = true;
+	(void)SSL_do_handshake(c->ssl);
+	ERR_clear_error();
 }
 
 /* Re-judge one client against the current snapshot. */
@@ -542,41 +637,22 @@ clientcheck_one(struct broker *b, struct client *c, bool timed_out)
 	X509 *leaf = sk_X509_value(c->chain, 0);
 
 	check_chain(b, c->listener, c->chain, url, sizeof(url), &r);
-	if (r.status == REV_PENDING && !timed_out)
-		return;
-	if (r.status == REV_GOOD) {
-		if (c->state == CS_REV_WAIT) {
-			log_info("%s: %s: revocation status known: good",
-			    c->listener->name, c->peer);
-			client_resume(c);
-		}
-		return;
-	}
-	if (r.status == REV_REVOKED) {
-		log_refusal(c, leaf, c->state == CS_REV_WAIT ? "refused" :
-		    "disconnected: revoked while connected", r.why);
-		if (c->state == CS_REV_WAIT)
-			b->stats.revoked_refused++;
-		else
-			b->stats.revoked_disconnected++;
-		client_close(c, "certificate revoked");
-		return;
-	}
-	if (c->state != CS_REV_WAIT)
-		return;		/* live sessions are cut only when revoked */
-	if (r.status == REV_PENDING)
-		r.why = "no revocation data within crl_cache.fetch_timeout";
-	if (b->crl_policy.fail_open) {
-		log_refusal(c, leaf, "accepted (crl_cache.fail_open)", r.why);
+	if (c->state == CS_REV_WAIT) {
+		/* The verify callback judges again as the handshake goes on. */
+		if (r.status == REV_PENDING && !timed_out)
+			return;
+		c->rev_timed_out = timed_out;
 		client_resume(c);
 		return;
 	}
-	log_refusal(c, leaf, "refused", r.why);
-	b->stats.revoked_refused++;
-	client_close(c, "revocation status unknown");
+	if (r.status != REV_REVOKED)
+		return;		/* live sessions are cut only when revoked */
+	log_refusal(c, leaf, "disconnected: revoked while connected", r.why);
+	b->stats.revoked_disconnected++;
+	client_close(c, "certificate revoked");
 }
 
-/* The wait of a held client is over. */
+/* The wait of a paused handshake is over. */
 void
 clientcheck_timeout(struct client *c)
 {
@@ -610,6 +686,16 @@ clientcheck_start(struct broker *b)
 	if (b->crl_policy.fail_open)
 		log_warnx("crl_cache.fail_open is on: clients whose "
 		    "revocation status is unknown are accepted");
+	/*
+	 * Paused handshakes are async jobs with 32 KiB stacks that OpenSSL
+	 * keeps for reuse: bounded.  Once per process (not reloaded): a
+	 * second call would replace, and leak, the pool.
+	 */
+	if (!async_pool) {
+		async_pool = ASYNC_init_thread(conf_num(b->conf->root,
+		    "crl_cache.max_waiting"), 0) == 1;
+		ERR_clear_error();
+	}
 	if ((b->reqs = calloc(REQ_QUEUE_MAX, sizeof(*b->reqs))) == NULL ||
 	    (b->req = notify_req_open(conf_str(b->conf->root,
 	    "node.runtime_dir"))) == NULL)

@@ -192,6 +192,9 @@ const struct conf_key conf_keys[] = {
 	    NULL, F, 0, "largest CRL accepted" },
 	{ "crl_cache.fetch_timeout", CONF_DURATION, "10s", 100, MS(300),
 	    NULL, B, 0, "how long a new client waits for its CRL or OCSP" },
+	{ "crl_cache.max_waiting", CONF_INT, "4096", 1, 1000000, NULL, B, 0,
+	    "handshakes that may wait for revocation data at once "
+	    "(32 KiB each)" },
 	{ "crl_cache.stale_grace", CONF_DURATION, "1h", 0, DAY * 30, NULL,
 	    B, 0, "a CRL past its nextUpdate is still used this long" },
 	{ "crl_cache.fail_open", CONF_BOOL, "false", 0, 0, NULL, B, 0,
