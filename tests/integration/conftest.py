@@ -36,6 +36,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_until(pred, secs=15.0):
+    """Poll pred until it is true (True) or the time is up (False)."""
+    deadline = time.monotonic() + timeout(secs)
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def wait_port(port, secs=5.0):
     """Wait until something accepts on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout(secs)

@@ -235,15 +235,6 @@ def stapled(text):
             "Cert Status: good" in text)
 
 
-def wait_until(pred, secs=15.0):
-    deadline = time.monotonic() + timeout(secs)
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def mqtt_roundtrip(port, topic="privsep/x", message="hello", tls_pki=None):
     """mosquitto_sub, then mosquitto_pub until it hears; the received
     message, or "" when nothing came through in time.  A subscriber that

@@ -14,10 +14,9 @@ import socket
 import stat
 from pathlib import Path
 
-from conftest import BUILD, free_port, run, wait_port
+from conftest import BUILD, free_port, run, wait_port, wait_until
 from privsep_util import (BROKER_USER, GROUP, NO_LEAK_CHECK_ENV,
-                          mqtt_roundtrip, procs, s_client, stapled,
-                          wait_until, world)
+                          mqtt_roundtrip, procs, s_client, stapled, world)
 
 __all__ = ["procs", "world"]    # fixtures used by name
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import (BUILD, ROOT, free_port, listener_block, run, timeout,
-                      wait_port)
+                      wait_port, wait_until)
 from responder import Responder
 
 
@@ -63,15 +63,6 @@ def s_client(port, pki, *args):
 def stapled(text):
     return ("OCSP Response Status: successful" in text and
             "Cert Status: good" in text)
-
-
-def wait_until(pred, secs=15.0):
-    deadline = time.monotonic() + timeout(secs)
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def serial_of(pem):
