@@ -1,23 +1,48 @@
 #!/bin/sh
-# psk_bench.sh [BUILD]: TLS-PSK connections per second, staplemq-broker
-# and mosquitto (its psk_file listener) side by side on 127.0.0.1, with the
-# same identity file, measured one broker at a time by tests/bench/psk_hs.
+# psk_bench.sh [BUILD]: TLS-PSK connections, staplemq-broker and mosquitto
+# (its psk_file listener) side by side on 127.0.0.1, with the same
+# identity file, measured by tests/bench/psk_hs.
 #
 # A connection is a full handshake (never resumed) with a rotating
 # identity, then MQTT CONNECT, the CONNACK and DISCONNECT: the CONNACK
-# proves the server finished its side.  Rows: TLS 1.2 PSK-AES128-GCM-SHA256
-# and TLS 1.3 external PSK (TLS_AES_128_GCM_SHA256, with (EC)DHE), with one
-# sequential client and with several.  The ratio is staplemq/mosquitto;
-# the target is >= 1.0.  This is a report, not a test: it exits 0 when
-# every cell could be measured, non-zero when the bench could not run or a
-# mosquitto cell (the reference) failed; a staplemq cell that fails is a
-# MISS.  tests/bench/run.sh may call it; it also runs on its own.
+# proves the server finished its side.  TLS 1.2 PSK-AES128-GCM-SHA256 and
+# TLS 1.3 external PSK (TLS_AES_128_GCM_SHA256, psk_dhe_ke with X25519,
+# the same client, so the same group and suite, for both).  Two parts:
+#  1. Throughput: both servers up; for each row (version, client
+#     threads), staplemq and mosquitto take turns, one under load at a
+#     time, every other round in the opposite order, BENCH_REPEAT rounds.
+#     The rates shown are medians; the ratios are the medians of each
+#     round's own ratio (paired() below): cells taking turns within
+#     seconds put the other load of a shared machine on both sides of
+#     each ratio.  "per server CPU-second" divides each rate by the
+#     server's CPU share (user + system): the cost of a handshake to the
+#     server, where the rate is set by the client's side as much (both
+#     sides do the same X25519 work).
+#  2. Instructions per handshake (valgrind --tool=callgrind, when
+#     installed): each server alone, BENCH_CALLGRIND_N connections per
+#     version after a warm-up, user space of the main thread.  The
+#     machine's other load changes how long an instruction takes, not
+#     how many there are: these hold from run to run.  The kernel's share
+#     (accept, read, write, close) is not in them.
+# Targets: staplemq/mosquitto >= 1.0 for every rate and per CPU-second
+# row, <= 1.0 for instructions.  mosquitto sends two TLS 1.3 session
+# tickets per handshake (it cannot be told not to); staplemq sends none to
+# PSK clients (a ticket would outlive a reload that removed the identity):
+# that work is in mosquitto's numbers, its client side (parsing them) in
+# the rates.  This is a report, not a test: it exits 0 when every cell was
+# measured (whatever the results), non-zero when the bench could not run
+# or a mosquitto cell (the reference) failed; a staplemq cell that fails
+# is a MISS.  tests/bench/run.sh calls it; it also runs on its own (about
+# 2.5 minutes).
 #
 # Knobs (environment):
-#   BENCH_TIME          seconds measured per cell                  (3)
-#   BENCH_WARMUP        seconds of load before each measurement    (1)
+#   BENCH_TIME          seconds measured per cell                  (1.5)
+#   BENCH_WARMUP        seconds of load before each measurement    (0.5)
+#   BENCH_REPEAT        rounds, the median is kept                 (7)
 #   BENCH_PSK_IDS       identities in the file                     (10000)
 #   BENCH_PSK_CLIENTS   client thread counts, one row each         ("1 4")
+#   BENCH_CALLGRIND     0: no instruction counts (part 2)           (1)
+#   BENCH_CALLGRIND_N   connections counted under callgrind        (200)
 #   BENCH_KEEP=1        keep the temporary directory (configs, logs)
 #   MOSQUITTO           the mosquitto binary       (/usr/sbin/mosquitto)
 #   CC                  the compiler of the client                (cc)
@@ -27,27 +52,39 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$ROOT"
 BUILD=$(cd "${1:-build}" && pwd -P)
-BENCH_TIME=${BENCH_TIME:-3}
-BENCH_WARMUP=${BENCH_WARMUP:-1}
+BENCH_TIME=${BENCH_TIME:-1.5}
+BENCH_WARMUP=${BENCH_WARMUP:-0.5}
+BENCH_REPEAT=${BENCH_REPEAT:-7}
 BENCH_PSK_IDS=${BENCH_PSK_IDS:-10000}
 BENCH_PSK_CLIENTS=${BENCH_PSK_CLIENTS:-1 4}
+BENCH_CALLGRIND=${BENCH_CALLGRIND:-1}
+BENCH_CALLGRIND_N=${BENCH_CALLGRIND_N:-200}
 BENCH_KEEP=${BENCH_KEEP:-0}
 MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
 CC=${CC:-cc}
 BROKER=$BUILD/staplemq-broker
 CLIENT=$BUILD/bench/psk_hs
+PYTHON=/usr/bin/python3
 
 die() {
 	echo "psk_bench: $*" >&2
 	exit 1
 }
 
+note() {
+	echo "psk_bench: $*" >&2
+}
+
 case $BENCH_TIME$BENCH_WARMUP in
 *[!0-9.]*) die "BENCH_TIME and BENCH_WARMUP are seconds" ;;
 esac
-case $BENCH_PSK_IDS in
-''|*[!0-9]*|0) die "BENCH_PSK_IDS is a number above 0" ;;
-esac
+for v in "$BENCH_PSK_IDS" "$BENCH_REPEAT" "$BENCH_CALLGRIND_N" \
+    $BENCH_PSK_CLIENTS; do
+	case $v in
+	''|*[!0-9]*|0) die "BENCH_PSK_IDS, BENCH_REPEAT, BENCH_CALLGRIND_N" \
+	    "and BENCH_PSK_CLIENTS are numbers above 0" ;;
+	esac
+done
 [ -x "$BROKER" ] || die "$BROKER is missing; run make first"
 [ -x "$MOSQUITTO" ] || die "$MOSQUITTO is missing (apt-get install mosquitto)"
 
@@ -63,6 +100,15 @@ $CC -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/staplemq-psk-bench.XXXXXX")
 PIDS=""
 FAILED_REF=0
+START=$(date +%s)
+
+# stop PID...: stop them and forget them.
+stop() {
+	for s in "$@"; do
+		stop_pid "$s"
+		PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$s" | tr '\n' ' ')
+	done
+}
 
 cleanup() {
 	for p in $PIDS; do
@@ -77,14 +123,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# ports N: N distinct free ports of 127.0.0.1
+ports() {
+	$PYTHON -c 'import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
 }
 
+# wait_port PORT [SECONDS]: until 127.0.0.1:PORT takes a TCP connection
 wait_port() {
-	python3 - "$1" <<'EOF' || return 1
+	$PYTHON - "$1" "${2:-10}" <<'EOF' || return 1
 import socket, sys, time
-deadline = time.monotonic() + 10
+deadline = time.monotonic() + float(sys.argv[2])
 while time.monotonic() < deadline:
     try:
         socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()
@@ -94,6 +146,13 @@ while time.monotonic() < deadline:
 sys.exit(1)
 EOF
 }
+
+# user, idle, steal ticks of the machine, from /proc/stat
+cpu_ticks() {
+	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8
+	    print b, $9, b + $5 + $6 + $9 }' /proc/stat
+}
+TICKS0=$(cpu_ticks)
 
 # --- identities, certificate, configurations --------------------------------------
 
@@ -116,21 +175,19 @@ else
 	SMQ_USER=$(id -un)
 	SMQ_GROUP=$(id -gn)
 fi
-SMQ_PORT=$(free_port)
-MOSQ_PORT=$(free_port)
-while [ "$MOSQ_PORT" = "$SMQ_PORT" ]; do
-	MOSQ_PORT=$(free_port)
-done
-mkdir -p "$TMP/smq/run" "$TMP/smq/data"
-cat >"$TMP/smq.conf" <<EOF
+
+# smq_conf FILE DIR PORT [EXTRA]: staplemq's configuration
+smq_conf() {
+	mkdir -p "$2/run" "$2/data"
+	cat >"$1" <<EOF
 # staplemq-broker for tests/bench/psk_bench.sh
-node.runtime_dir = "$TMP/smq/run"
-node.data_dir = "$TMP/smq/data"
+node.runtime_dir = "$2/run"
+node.data_dir = "$2/data"
 node.user = "$SMQ_USER"
 node.group = "$SMQ_GROUP"
 log.level = notice
 listeners.ssl.psk {
-  bind = "127.0.0.1:$SMQ_PORT"
+  bind = "127.0.0.1:$3"
   max_connections = 100000
   ssl_options {
     certfile = "$TMP/server.pem"
@@ -141,24 +198,38 @@ psk_authentication {
   enable = true
   init_file = "$PSK"
 }
+${4:-}
 EOF
-cat >"$TMP/mosq.conf" <<EOF
-# mosquitto for tests/bench/psk_bench.sh: a psk_file listener, as staplemq's
+}
+
+# mosq_conf FILE LOG PORT: mosquitto's, a psk_file listener as staplemq's
+mosq_conf() {
+	cat >"$1" <<EOF
+# mosquitto for tests/bench/psk_bench.sh
 per_listener_settings false
 allow_anonymous true
 persistence false
 user $(id -un)
 set_tcp_nodelay true
 connection_messages false
-log_dest file $TMP/mosq.log
+log_dest file $2
 log_type error
 log_type warning
 psk_file $PSK
-listener $MOSQ_PORT 127.0.0.1
+listener $3 127.0.0.1
 max_connections -1
 psk_hint staplemq
 use_identity_as_username true
 EOF
+}
+
+set -- $(ports 4)
+SMQ_PORT=$1
+MOSQ_PORT=$2
+CG_SMQ_PORT=$3
+CG_MOSQ_PORT=$4
+smq_conf "$TMP/smq.conf" "$TMP/smq" "$SMQ_PORT"
+mosq_conf "$TMP/mosq.conf" "$TMP/mosq.log" "$MOSQ_PORT"
 
 "$BROKER" -f -c "$TMP/smq.conf" >"$TMP/smq.log" 2>&1 &
 SMQ_PID=$!
@@ -177,44 +248,269 @@ fi
 LOADED=$(sed -n 's/.*: \([0-9]* PSK identities loaded in [0-9]* ms\).*/\1/p' \
     "$TMP/smq.log" | head -n 1)
 
-# --- cells and rows -------------------------------------------------------------------
+echo "psk_bench: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs," \
+    "load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+echo "psk_bench: $("$MOSQUITTO" -h 2>/dev/null | sed -n 's/^mosquitto //p' |
+    head -n 1), $(openssl version | cut -d ' ' -f 1-2); $BENCH_PSK_IDS" \
+    "identities; ${BENCH_TIME}s per cell after ${BENCH_WARMUP}s," \
+    "medians of $BENCH_REPEAT rounds"
 
-# cell PORT VERSION CLIENTS: the rate, or "" when the client failed.
+# --- 1. throughput ----------------------------------------------------------------
+
+# cell NAME PORT PID VERSION CLIENTS: one run, its line appended to
+# $TMP/res.NAME; non-zero when the client measured nothing or failed.
 cell() {
-	out=$("$CLIENT" -p "$1" -f "$PSK" -v "$2" -c "$3" -t "$BENCH_TIME" \
-	    -w "$BENCH_WARMUP" 2>&1) || {
-		echo "psk_bench: port $1 TLS $2, $3 clients: $out" >&2
+	if out=$("$CLIENT" -p "$2" -P "$3" -f "$PSK" -v "$4" -c "$5" \
+	    -t "$BENCH_TIME" -w "$BENCH_WARMUP" 2>"$TMP/client.err"); then
+		echo "round $r $out" >>"$TMP/res.$1"
 		return 0
-	}
-	echo "$out" | awk '{ print $2 }'
+	fi
+	note "$1, round $r: $out $(head -c 300 "$TMP/client.err")"
+	return 1
 }
 
-printf '\nTLS-PSK connections per second (handshake + CONNECT/CONNACK),\n'
-printf '%s identities, %ss per cell after %ss of warm-up\n' \
-    "$BENCH_PSK_IDS" "$BENCH_TIME" "$BENCH_WARMUP"
-printf '%-34s %10s %10s %6s  %s\n' row staplemq mosquitto ratio target
+ROWS=""
 for v in 1.2 1.3; do
 	for c in $BENCH_PSK_CLIENTS; do
-		s=$(cell "$SMQ_PORT" "$v" "$c")
-		m=$(cell "$MOSQ_PORT" "$v" "$c")
-		[ -n "$m" ] || FAILED_REF=1
-		if [ -n "$s" ] && [ -n "$m" ]; then
-			r=$(awk -v s="$s" -v m="$m" 'BEGIN { printf "%.2f", s / m }')
-			res=$(awk -v r="$r" 'BEGIN { print (r >= 1.0 ? "ok" : "below") }')
-		else
-			r=-
-			res=MISS
-		fi
-		case $v in
-		1.2) name="TLS 1.2 PSK-AES128-GCM" ;;
-		*) name="TLS 1.3 PSK (ECDHE)" ;;
-		esac
-		printf '%-34s %10s %10s %6s  >= 1.0 %s\n' \
-		    "$name, $c client$( [ "$c" = 1 ] || echo s)" \
-		    "${s:-MISS}" "${m:-FAIL}" "$r" "$res"
+		ROWS="$ROWS ${v#1.}_$c"
 	done
 done
-printf 'staplemq: %s\n' "${LOADED:-identity load time not logged}"
-alive "$SMQ_PID" || die "staplemq died during the bench ($TMP/smq.log)"
-alive "$MOSQ_PID" || die "mosquitto died during the bench"
-[ "$FAILED_REF" = 0 ] || die "a mosquitto cell failed"
+ORDER="smq mosq"
+r=1
+while [ "$r" -le "$BENCH_REPEAT" ]; do
+	for row in $ROWS; do
+		v=1.${row%_*}
+		c=${row#*_}
+		for who in $ORDER; do
+			case $who in
+			smq) cell "smq_$row" "$SMQ_PORT" "$SMQ_PID" "$v" "$c" ||
+			    true ;;
+			mosq) cell "mosq_$row" "$MOSQ_PORT" "$MOSQ_PID" "$v" \
+			    "$c" || FAILED_REF=1 ;;
+			esac
+		done
+		alive "$SMQ_PID" || die "staplemq died ($TMP/smq.log)"
+		alive "$MOSQ_PID" || die "mosquitto died ($TMP/mosq.log)"
+	done
+	# The other one first next round: a drift of the machine's load
+	# within a pair falls on each side as often.
+	if [ "$ORDER" = "smq mosq" ]; then
+		ORDER="mosq smq"
+	else
+		ORDER="smq mosq"
+	fi
+	r=$((r + 1))
+done
+stop "$SMQ_PID" "$MOSQ_PID"
+
+# --- 2. instructions per handshake: callgrind -------------------------------------
+
+# cg_start smq|mosq: that server under callgrind (CG_PID, CG_OUT,
+# CG_PORT), warmed up with 20 connections of each version (lazy
+# initialisation, caches), then a dump that the counts start from.
+cg_start() {
+	CG_OUT=$TMP/cg/$1.out
+	CG_LOG=$TMP/cg/$1.log
+	CG_DUMPS=0
+	case $1 in
+	smq)
+		CG_PORT=$CG_SMQ_PORT
+		# No sandbox under valgrind: it costs no instruction in a
+		# handshake.
+		smq_conf "$TMP/cg/smq.conf" "$TMP/cg/smq" "$CG_PORT" \
+		    "node.sandbox = false"
+		set -- "$BROKER" -f -c "$TMP/cg/smq.conf"
+		;;
+	mosq)
+		CG_PORT=$CG_MOSQ_PORT
+		mosq_conf "$TMP/cg/mosq.conf" "$TMP/cg/mosq.log" "$CG_PORT"
+		set -- "$MOSQUITTO" -c "$TMP/cg/mosq.conf"
+		;;
+	esac
+	valgrind --tool=callgrind --separate-threads=yes \
+	    --callgrind-out-file="$CG_OUT" "$@" >"$CG_LOG" 2>&1 &
+	CG_PID=$!
+	PIDS="$PIDS $CG_PID"
+	wait_port "$CG_PORT" 120 && alive "$CG_PID" &&
+	    "$CLIENT" -p "$CG_PORT" -f "$PSK" -v 1.3 -n 20 -t 300 \
+	    >/dev/null 2>>"$TMP/cg/client.err" &&
+	    "$CLIENT" -p "$CG_PORT" -f "$PSK" -v 1.2 -n 20 -t 300 \
+	    >/dev/null 2>>"$TMP/cg/client.err" &&
+	    cg_dump
+}
+
+# cg_dump: callgrind's counts since the last dump (main thread), in CG_IR
+cg_dump() {
+	callgrind_control -d "$CG_PID" >>"$TMP/cg/control.log" 2>&1 ||
+	    return 1
+	CG_DUMPS=$((CG_DUMPS + 1))
+	CG_IR=$(sed -n 's/^totals: //p;s/^summary: //p' \
+	    "$CG_OUT.$CG_DUMPS-01" 2>/dev/null | head -n 1)
+	[ -n "$CG_IR" ]
+}
+
+# cg_count VERSION: BENCH_CALLGRIND_N connections; CG_PER: millions of
+# the server's instructions per connection.
+cg_count() {
+	CG_PER=
+	l=$("$CLIENT" -p "$CG_PORT" -f "$PSK" -v "$1" -c 2 \
+	    -n "$BENCH_CALLGRIND_N" -t 600 2>>"$TMP/cg/client.err") &&
+	    [ "$(val "$l" ok)" = "$BENCH_CALLGRIND_N" ] && cg_dump || return 1
+	CG_PER=$(awk -v i="$CG_IR" -v n="$BENCH_CALLGRIND_N" 'BEGIN {
+	    printf "%.3f", i / n / 1e6 }')
+}
+
+# val LINE KEY: the value of KEY in a client line
+val() {
+	echo "$1" | awk -v k="$2" '{ for (i = 1; i < NF; i += 2)
+	    if ($i == k) { print $(i + 1); exit } }'
+}
+
+CG_SMQ_12=
+CG_SMQ_13=
+CG_MOSQ_12=
+CG_MOSQ_13=
+if [ "$BENCH_CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1 &&
+    command -v callgrind_control >/dev/null 2>&1; then
+	mkdir -p "$TMP/cg"
+	for who in smq mosq; do
+		if cg_start "$who" && cg_count 1.3 && c13=$CG_PER &&
+		    cg_count 1.2; then
+			case $who in
+			smq) CG_SMQ_13=$c13 CG_SMQ_12=$CG_PER ;;
+			mosq) CG_MOSQ_13=$c13 CG_MOSQ_12=$CG_PER ;;
+			esac
+		else
+			note "callgrind run of $who failed ($TMP/cg)"
+			[ "$who" = smq ] || FAILED_REF=1
+		fi
+		# SIGKILL: valgrind's own exit may take long; the counts are
+		# dumped already.
+		kill -9 "$CG_PID" 2>/dev/null || true
+		wait "$CG_PID" 2>/dev/null || true
+		PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$CG_PID" |
+		    tr '\n' ' ')
+	done
+fi
+
+# --- the table -----------------------------------------------------------------------
+
+# median of the numbers on stdin (the lower of two middles), "" if none
+median() {
+	grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR)
+	    print v[int((NR + 1) / 2)] }' || true
+}
+
+# med NAME KEY: the median of KEY over NAME's runs
+med() {
+	[ -s "$TMP/res.$1" ] || return 0
+	awk -v k="$2" '{ for (i = 1; i < NF; i += 2) if ($i == k)
+	    print $(i + 1) }' "$TMP/res.$1" | median
+}
+
+# per_cpu NAME: the median of rate * 100 / server_cpu over NAME's runs
+per_cpu() {
+	[ -s "$TMP/res.$1" ] || return 0
+	awk '{ for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
+	    if (v["server_cpu"] > 0) printf "%.0f\n",
+	    v["rate"] * 100 / v["server_cpu"] }' "$TMP/res.$1" | median
+}
+
+# paired A B [cpu]: the median over rounds of A's rate / B's rate in the
+# same round (with "cpu": of the rates per server CPU-second).
+paired() {
+	[ -s "$TMP/res.$1" ] && [ -s "$TMP/res.$2" ] || return 0
+	awk -v cpu="${3:-}" '{ delete v
+	    for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
+	    x = v["rate"]
+	    if (cpu != "" && v["server_cpu"] > 0)
+		x = v["rate"] * 100 / v["server_cpu"]
+	    else if (cpu != "")
+		x = ""
+	    if (FILENAME == ARGV[1]) a[v["round"]] = x
+	    else if ((v["round"] in a) && a[v["round"]] != "" && x > 0)
+		printf "%.4f\n", a[v["round"]] / x }' \
+	    "$TMP/res.$1" "$TMP/res.$2" | median
+}
+
+# row NAME STAPLEMQ MOSQUITTO KIND [NOTE]: KIND "ge:X" or "le:X" (the
+# ratio against X), or "info".  The ratio is $RATIO when set, else
+# STAPLEMQ/MOSQUITTO.  A row whose staplemq cell is missing is a MISS.
+MISSES=0
+PASSES=0
+row() {
+	s=$2
+	m=$3
+	ratio=-
+	tgt=-
+	res=-
+	if [ -n "${RATIO:-}" ]; then
+		ratio=$RATIO
+	elif [ -n "$s" ] && [ -n "$m" ] && [ "$m" != 0 ]; then
+		ratio=$(awk -v s="$s" -v m="$m" 'BEGIN { printf "%.4f", s / m }')
+	fi
+	case $4 in
+	ge:*|le:*)
+		tgt=">=${4#ge:}"
+		[ "${4%%:*}" = le ] && tgt="<=${4#le:}"
+		if [ "$ratio" != - ]; then
+			res=$(awk -v r="$ratio" -v t="${4#*:}" -v k="${4%%:*}" \
+			    'BEGIN { ok = k == "ge" ? r >= t : r <= t
+			    print ok ? "PASS" : "MISS" }')
+		elif [ -n "$s" ]; then
+			res=n/a		# the reference failed
+		else
+			res=MISS
+		fi
+		;;
+	esac
+	[ "$ratio" = - ] ||
+	    ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.3f", r }')
+	case $res in
+	PASS) PASSES=$((PASSES + 1)) ;;
+	MISS) MISSES=$((MISSES + 1)) ;;
+	esac
+	printf '%-44s %10s %10s %7s %7s %-5s %s\n' "$1" "${s:--}" "${m:--}" \
+	    "$ratio" "$tgt" "$res" "${5:-}"
+}
+
+cpu() {
+	echo "$(med "$1" server_cpu)/$(med "$2" server_cpu)"
+}
+
+echo
+printf '%-44s %10s %10s %7s %7s %-5s %s\n' "scenario (unit)" staplemq \
+    mosquitto ratio target result note
+printf '%104s\n' "" | tr ' ' -
+for row in $ROWS; do
+	c=${row#*_}
+	case $row in
+	2_*) name="TLS 1.2 PSK-AES128-GCM" ;;
+	*) name="TLS 1.3 PSK, X25519" ;;
+	esac
+	name="$name, $c client$([ "$c" = 1 ] || echo s)"
+	RATIO=$(paired "smq_$row" "mosq_$row") row "$name (conn/s)" \
+	    "$(med "smq_$row" rate)" "$(med "mosq_$row" rate)" ge:1.0 \
+	    "cpu% $(cpu "smq_$row" "mosq_$row")"
+	RATIO=$(paired "smq_$row" "mosq_$row" cpu) \
+	    row "  per server CPU-second" "$(per_cpu "smq_$row")" \
+	    "$(per_cpu "mosq_$row")" ge:1.0
+done
+row "instructions per handshake, TLS 1.2 (M)" "$CG_SMQ_12" "$CG_MOSQ_12" \
+    le:1.0 "callgrind, user space; lower is better"
+row "instructions per handshake, TLS 1.3 (M)" "$CG_SMQ_13" "$CG_MOSQ_13" \
+    le:1.0 "mosquitto's include its 2 tickets"
+echo
+echo "ratio: the conn/s and CPU-second rows, the median of the rounds'" \
+    "own ratios; instructions, staplemq/mosquitto."
+echo "cpu%: the servers' CPU over the measured seconds (100 = one core)," \
+    "medians."
+echo "staplemq: ${LOADED:-identity load time not logged}"
+echo "results: $PASSES PASS, $MISSES MISS; total time:" \
+    "$(( $(date +%s) - START ))s, load at the end" \
+    "$(cut -d ' ' -f 1-3 /proc/loadavg)"
+echo "$TICKS0 $(cpu_ticks)" | awk '{ t = $6 - $3; if (t > 0)
+	printf "CPU time of the machine: %.0f%% busy, %.0f%% stolen by the" \
+	    " hypervisor\n", 100 * ($4 - $1) / t, 100 * ($5 - $2) / t }'
+[ "$FAILED_REF" = 0 ] || die "a mosquitto cell (the reference) failed"
+exit 0

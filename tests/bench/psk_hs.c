@@ -11,12 +11,22 @@
  * PSK was really used and the CONNACK says 0.
  *
  *	psk_hs -p PORT -f FILE -v 1.2|1.3 [-c THREADS] [-t SECONDS]
- *	    [-w WARMUP]
+ *	    [-w WARMUP] [-n COUNT] [-P PID]
  *
- * Prints one line, "rate R ok N failed F seconds S", and exits 0 when
- * something succeeded and nothing failed.
+ * -n COUNT runs COUNT connections in all, counted from the first (no
+ * warm-up), and ends when they are done or -t is up: a fixed amount of
+ * work, for counting a server's instructions under valgrind.  -P PID:
+ * the server, whose CPU use over the measured seconds is reported
+ * (percent of one core).
+ *
+ * Prints one line of "key value" pairs, as tests/bench/tls_hs does:
+ *	rate R ok N failed F seconds S server_cpu C client_cpu C
+ * (server_cpu "-" without -P) and exits 0 when something succeeded and
+ * nothing failed.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -50,14 +60,16 @@ static struct ident	*ids;
 static size_t		 nids;
 static int		 port, version = TLS1_2_VERSION;
 static atomic_bool	 counting, stopping;
-static atomic_ulong	 next_id, ok, failed;
+static atomic_ulong	 next_id, ok, failed, started;
+static unsigned long	 opt_n;		/* -n: connections in all */
+static int		 server_pid;	/* -P */
 static int		 ex_idx;
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: psk_hs -p PORT -f FILE -v 1.2|1.3 "
-	    "[-c THREADS] [-t SECONDS] [-w WARMUP]\n");
+	    "[-c THREADS] [-t SECONDS] [-w WARMUP] [-n COUNT] [-P PID]\n");
 	exit(2);
 }
 
@@ -207,6 +219,7 @@ one(SSL_CTX *ctx, unsigned thread, unsigned long n)
 {
 	struct sockaddr_in	 sin;
 	struct ident		*e;
+	struct timeval		 tmo = { 30, 0 };
 	uint8_t			 pkt[64], ack[4];
 	SSL			*ssl = NULL;
 	int			 fd, on = 1, rc = -1, idlen;
@@ -219,6 +232,9 @@ one(SSL_CTX *ctx, unsigned thread, unsigned long n)
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		return -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	/* A server that stops answering ends the connection, not the run. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		goto done;
 	if ((ssl = SSL_new(ctx)) == NULL || !SSL_set_fd(ssl, fd) ||
@@ -258,6 +274,8 @@ worker(void *arg)
 	int		 rc;
 
 	for (n = 0; !atomic_load(&stopping); n++) {
+		if (opt_n > 0 && atomic_fetch_add(&started, 1) >= opt_n)
+			break;
 		rc = one(ctx, thread, n);
 		if (!atomic_load(&counting))
 			continue;
@@ -268,6 +286,47 @@ worker(void *arg)
 	}
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/* utime + stime of -P, in clock ticks; 0 without. */
+static unsigned long long
+server_ticks(void)
+{
+	unsigned long long	 ut, st;
+	char			 path[64], buf[1024], *p;
+	FILE			*fp;
+
+	if (server_pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", server_pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), fp) == NULL ||
+	    (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+	    "%*u %llu %llu", &ut, &st) != 2)
+		ut = st = 0;
+	fclose(fp);
+	return ut + st;
+}
+
+static double
+self_cpu_s(void)
+{
+	struct rusage	 ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static double
+now_s(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void
@@ -286,11 +345,11 @@ main(int argc, char **argv)
 {
 	pthread_t	 th[MAX_THREADS];
 	const char	*file = NULL;
-	double		 secs = 3, warm = 1, took;
-	struct timespec	 t0, t1;
+	double		 secs = 3, warm = 1, took, t0, c0, c1;
+	unsigned long long k0, k1;
 	int		 ch, threads = 1, i;
 
-	while ((ch = getopt(argc, argv, "c:f:p:t:v:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:f:n:p:t:v:w:P:")) != -1) {
 		switch (ch) {
 		case 'c':
 			threads = atoi(optarg);
@@ -298,8 +357,14 @@ main(int argc, char **argv)
 		case 'f':
 			file = optarg;
 			break;
+		case 'n':
+			opt_n = strtoul(optarg, NULL, 10);
+			break;
 		case 'p':
 			port = atoi(optarg);
+			break;
+		case 'P':
+			server_pid = atoi(optarg);
 			break;
 		case 't':
 			secs = atof(optarg);
@@ -323,23 +388,41 @@ main(int argc, char **argv)
 	load_ids(file);
 	if ((ex_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL)) == -1)
 		errx(1, "SSL_get_ex_new_index");
+	if (opt_n > 0) {
+		/* A fixed amount of work: everything counts. */
+		warm = 0;
+		atomic_store(&counting, true);
+	}
 	for (i = 0; i < threads; i++)
 		if (pthread_create(&th[i], NULL, worker,
 		    (void *)(uintptr_t)i) != 0)
 			errx(1, "pthread_create");
 	sleep_s(warm);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	k0 = server_ticks();
+	c0 = self_cpu_s();
+	t0 = now_s();
 	atomic_store(&counting, true);
-	sleep_s(secs);
+	if (opt_n > 0) {
+		while (atomic_load(&ok) + atomic_load(&failed) < opt_n &&
+		    now_s() - t0 < secs)
+			sleep_s(0.01);
+	} else
+		sleep_s(secs);
 	atomic_store(&counting, false);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = now_s() - t0;
+	k1 = server_ticks();
+	c1 = self_cpu_s();
 	atomic_store(&stopping, true);
 	for (i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	took = (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("rate %.1f ok %lu failed %lu seconds %.2f\n",
+	printf("rate %.1f ok %lu failed %lu seconds %.2f server_cpu ",
 	    (double)atomic_load(&ok) / took, atomic_load(&ok),
 	    atomic_load(&failed), took);
+	if (server_pid > 0)
+		printf("%.1f", (double)(k1 - k0) /
+		    (double)sysconf(_SC_CLK_TCK) / took * 100);
+	else
+		printf("-");
+	printf(" client_cpu %.1f\n", (c1 - c0) / took * 100);
 	return atomic_load(&ok) > 0 && atomic_load(&failed) == 0 ? 0 : 1;
 }
