@@ -1,8 +1,8 @@
 /*
  * crl_table.c: the reader's side of a CRL table file (layout in
  * ipc_proto.h, API in crl_table.h).  The broker maps a table read-only and
- * shared, checks all of it once, and then looks serials up in place by
- * binary search, without allocating.
+ * shared, checks all of it once, builds a bucket index next to it, and
+ * then looks serials up in place, without allocating.
  *
  * A table is named after the SHA-256 of its content, and a snapshot names
  * the table it means by that same hash, so a reader that finds the hash
@@ -11,6 +11,23 @@
  * table of a million entries (32 MB) costs one pass for the SHA-256 and
  * one for the order of the entries, some 50-100 ms, once per table: the
  * broker keeps a table mapped for as long as snapshots name it.
+ *
+ * A plain binary search over a million entries takes some 20 dependent
+ * reads across 32 MB, most of them cache misses: 0.8-1.1 us a lookup on a
+ * loaded machine.  So once the entries are checked, one more pass builds
+ * an index (crlt_index): per serial length, the entries of that length,
+ * the leading bits they all share, and buckets on the bits that follow,
+ * a few entries each when serials are spread as real ones are (random,
+ * RFC 5280 4.1.2.2).  A lookup reads its bucket's bounds and searches
+ * the few entries between them.  Whatever the serials, the index only
+ * narrows the search: serials crowded into one bucket are found by binary
+ * search inside it, as before.
+ *
+ * The index is derived from the checked entries, in the reader's own
+ * memory, not read from the file: it is right by construction, with no
+ * bounds of an attacker's to check, and the file format stays as it was.
+ * It costs a pass over the entries at open and at most 4 bytes per
+ * CRLT_FILL entries (256 KiB for a million), private to each reader.
  *
  * The fuzz build (-DFUZZING) computes the SHA-256 but skips comparing it
  * to the id, so that inputs given to crl_table_open() reach the checks of
@@ -42,9 +59,40 @@ _Static_assert(sizeof(struct crl_entry) % 8 == 0, "entry size");
 			    sizeof(struct crl_entry))
 
 /*
+ * The index: CRLT_FILL entries per bucket on average (for serials spread
+ * evenly past their shared bits), at most 2^CRLT_BITS_MAX buckets per
+ * serial length.  16 keeps it at 4 bytes per 16 entries (256 KiB for a
+ * million); a bucket of 16 entries is 512 bytes next to each other, which
+ * a lookup asks the CPU to fetch all at once (up to CRLT_PREFETCH
+ * entries) before its binary search reads them, so that it waits for
+ * about one miss, not four in a row.  Measured on a million entries: 8
+ * per bucket is no faster with the prefetch, 4 or 2 buy some 10 % for
+ * an index four or eight times larger.
+ */
+#define CRLT_FILL	16
+#define CRLT_BITS_MAX	20
+#define CRLT_PREFETCH	32
+
+/*
+ * The entries of one serial length: [start, end).  They all share their
+ * first skip bits; the bits bits after those pick a serial's bucket k,
+ * whose entries are [buckets[first + k], buckets[first + k + 1]).
+ * skip + bits never exceed the length's bits, and skip % 8 + bits <= 32
+ * (crlt_bucket reads a 32-bit window).
+ */
+struct crlt_len {
+	uint32_t			 start;
+	uint32_t			 end;
+	uint32_t			 first;
+	uint8_t				 skip;
+	uint8_t				 bits;
+};
+
+/*
  * A validated table.  The header is copied and the bounds are kept here
  * once checked, so that what a lookup reads stays inside what was checked
- * even if the file's bytes were to change under the mapping.
+ * even if the file's bytes were to change under the mapping: the index
+ * (owned, built from the checked entries) holds positions <= count only.
  */
 struct crl_table {
 	const uint8_t			*base;	/* mapping or caller's buffer */
@@ -53,7 +101,12 @@ struct crl_table {
 	struct crl_table_header		 hdr;
 	const struct crl_entry		*entries;
 	size_t				 count;
+	struct crlt_len			 lens[CRL_SERIAL_MAX + 1];
+	uint32_t			*buckets;	/* owned */
 };
+
+_Static_assert(CRL_TABLE_MAX_ENTRIES <= UINT32_MAX, "uint32_t positions");
+_Static_assert(CRLT_BITS_MAX + 7 <= 32, "a 32-bit window holds a bucket");
 
 static const struct ipc_file_kind crlt_kind = {
 	.magic = CRL_TABLE_MAGIC,
@@ -72,6 +125,11 @@ static int	 crlt_check_header(const struct crl_table_header *,
 static int	 crlt_check_entries(const struct crl_entry *, size_t,
 		    const char *, char *, size_t);
 static int	 crlt_all_zero(const uint8_t *, size_t);
+static uint32_t	 crlt_bucket(const uint8_t *, size_t, const struct crlt_len *);
+static size_t	 crlt_len_start(const struct crl_entry *, size_t, size_t);
+static unsigned int crlt_shared_bits(const uint8_t *, const uint8_t *,
+		    size_t);
+static int	 crlt_index(struct crl_table *);
 static struct crl_table *crlt_validate(const uint8_t *, size_t,
 		    const uint8_t *, const char *, char *, size_t);
 
@@ -248,6 +306,110 @@ crlt_check_entries(const struct crl_entry *e, size_t n, const char *name,
 }
 
 /*
+ * The bucket of the serial s[0..len) (len: its length, the one l is
+ * for): the l->bits bits after the first l->skip.  Bytes past len read as
+ * 0, so that no byte outside the serial is read.
+ */
+static uint32_t
+crlt_bucket(const uint8_t *s, size_t len, const struct crlt_len *l)
+{
+	uint32_t	 w = 0;
+	size_t		 o = l->skip / 8, i;
+
+	if (l->bits == 0)
+		return 0;
+	for (i = o; i < o + 4; i++)
+		w = w << 8 | (i < len ? s[i] : 0);
+	return (uint32_t)(w << (l->skip % 8)) >> (32 - l->bits);
+}
+
+/* The first of the sorted e[0..n) with a serial_len of len or more. */
+static size_t
+crlt_len_start(const struct crl_entry *e, size_t n, size_t len)
+{
+	size_t	 lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (e[mid].serial_len < len)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* How many leading bits a[0..len) and b[0..len) have in common. */
+static unsigned int
+crlt_shared_bits(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	size_t		 i;
+	unsigned int	 n = 0;
+	uint8_t		 x;
+
+	for (i = 0; i < len && a[i] == b[i]; i++)
+		n += 8;
+	if (i < len)
+		for (x = a[i] ^ b[i]; (x & 0x80) == 0; x <<= 1)
+			n++;
+	return n;
+}
+
+/*
+ * Build t's index from its entries, which must have been checked (sorted,
+ * serial_len 1..CRL_SERIAL_MAX).  Entries of one length are sorted by
+ * memcmp and share their first skip bits, so the bits after those grow
+ * with the position: one pass gives each bucket its first entry.  0, or
+ * -1 out of memory.
+ */
+static int
+crlt_index(struct crl_table *t)
+{
+	const struct crl_entry	*e = t->entries;
+	struct crlt_len		*l;
+	size_t			 len, i, n, nb, total = 0;
+	uint32_t		 k, j, *b;
+	unsigned int		 bits, max;
+
+	for (len = 1; len <= CRL_SERIAL_MAX; len++) {
+		l = &t->lens[len];
+		l->start = (uint32_t)crlt_len_start(e, t->count, len);
+		l->end = (uint32_t)crlt_len_start(e, t->count, len + 1);
+		if ((n = l->end - l->start) == 0)
+			continue;
+		l->skip = (uint8_t)crlt_shared_bits(e[l->start].serial,
+		    e[l->end - 1].serial, len);
+		max = (unsigned int)(8 * len - l->skip);
+		if (max > CRLT_BITS_MAX)
+			max = CRLT_BITS_MAX;
+		for (bits = 0; bits < max && (n >> bits) > CRLT_FILL; bits++)
+			;
+		l->bits = (uint8_t)bits;
+		l->first = (uint32_t)total;
+		total += ((size_t)1 << bits) + 1;
+	}
+	if (total == 0)
+		return 0;
+	if ((t->buckets = calloc(total, sizeof(*t->buckets))) == NULL)
+		return -1;
+	for (len = 1; len <= CRL_SERIAL_MAX; len++) {
+		l = &t->lens[len];
+		if (l->start == l->end)
+			continue;
+		b = t->buckets + l->first;
+		nb = (size_t)1 << l->bits;
+		for (i = l->start, j = 0; i < l->end; i++) {
+			k = crlt_bucket(e[i].serial, len, l);
+			while (j <= k)
+				b[j++] = (uint32_t)i;
+		}
+		while (j <= nb)
+			b[j++] = l->end;
+	}
+	return 0;
+}
+
+/*
  * Validate buf[0..len) in place, and its SHA-256 against id unless id is
  * NULL.  Returns a table pointing into buf (not mapped: the caller sets
  * that), or NULL with err set and errno EINVAL (ENOMEM if out of memory).
@@ -292,6 +454,12 @@ crlt_validate(const uint8_t *buf, size_t len, const uint8_t *id,
 	t->hdr = *h;
 	t->entries = (const struct crl_entry *)(buf + sizeof(*h));
 	t->count = h->count;
+	if (crlt_index(t) == -1) {
+		crlt_err(err, errlen, name, "out of memory");
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return t;
 
  invalid:
@@ -370,6 +538,7 @@ crl_table_close(struct crl_table *t)
 		return;
 	if (t->mapped)
 		ipc_unmap(t->base, t->len);
+	free(t->buckets);
 	free(t);
 }
 
@@ -382,15 +551,21 @@ crl_table_header(const struct crl_table *t)
 
 /*
  * Leading zero bytes are skipped, but the serial 0 keeps one byte, as the
- * writer spells it.  The key is at most CRL_SERIAL_MAX bytes and only that
- * many are compared, whatever an entry's serial_len says.
+ * writer spells it.  The key is at most CRL_SERIAL_MAX bytes; its length
+ * picks the entries of that length, its bits its bucket among them, and
+ * a binary search the entry in the bucket (a bucket too large to be worth
+ * prefetching is one a skewed table crowded: the search still finds its
+ * entry, in O(log n)).  Every position read comes from the index, which
+ * holds none past count.
  */
 const struct crl_entry *
 crl_table_lookup(const struct crl_table *t, const uint8_t *serial,
     size_t len)
 {
 	const struct crl_entry	*e;
-	size_t			 lo = 0, hi = t->count, mid;
+	const struct crlt_len	*l;
+	const uint32_t		*b;
+	size_t			 lo, hi, mid;
 	int			 c;
 
 	while (len > 1 && serial[0] == 0) {
@@ -399,14 +574,19 @@ crl_table_lookup(const struct crl_table *t, const uint8_t *serial,
 	}
 	if (len == 0 || len > CRL_SERIAL_MAX)
 		return NULL;
+	l = &t->lens[len];
+	if (l->start == l->end)
+		return NULL;
+	b = t->buckets + l->first + crlt_bucket(serial, len, l);
+	lo = b[0];
+	hi = b[1];
+	if (hi - lo <= CRLT_PREFETCH)
+		for (mid = lo; mid < hi; mid++)
+			__builtin_prefetch(t->entries[mid].serial);
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		e = &t->entries[mid];
-		if (len != e->serial_len)
-			c = len < e->serial_len ? -1 : 1;
-		else
-			c = memcmp(serial, e->serial, len);
-		if (c == 0)
+		if ((c = memcmp(serial, e->serial, len)) == 0)
 			return e;
 		if (c < 0)
 			hi = mid;
@@ -414,6 +594,28 @@ crl_table_lookup(const struct crl_table *t, const uint8_t *serial,
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+void
+crl_table_index_stats(const struct crl_table *t, size_t *bytes,
+    size_t *largest)
+{
+	const struct crlt_len	*l;
+	size_t			 len, k, n = 0, max = 0;
+
+	for (len = 1; len <= CRL_SERIAL_MAX; len++) {
+		l = &t->lens[len];
+		if (l->start == l->end)
+			continue;
+		for (k = 0; k < (size_t)1 << l->bits; k++)
+			if (t->buckets[l->first + k + 1] -
+			    t->buckets[l->first + k] > max)
+				max = t->buckets[l->first + k + 1] -
+				    t->buckets[l->first + k];
+		n += ((size_t)1 << l->bits) + 1;
+	}
+	*bytes = n * sizeof(*t->buckets);
+	*largest = max;
 }
 
 /*

@@ -3,9 +3,9 @@
  *
  * fetcherd turns each verified CRL into one table file, named after the
  * SHA-256 of its content so that it is written once and never changed;
- * brokers map it read-only (all of them share one copy) and look serials
- * up by binary search, without allocating.  The broker never parses a
- * CRL: this table is all it sees.
+ * brokers map it read-only (all of them share one copy), index it once
+ * when they open it, and look serials up without allocating.  The broker
+ * never parses a CRL: this table is all it sees.
  */
 #ifndef STAPLEMQ_CRL_TABLE_H
 #define STAPLEMQ_CRL_TABLE_H
@@ -48,13 +48,22 @@ const struct crl_table_header *crl_table_header(const struct crl_table *);
 /*
  * Is this serial (positive magnitude, big-endian, leading zeros allowed:
  * they are skipped; 0 is found as the one byte 0) in the table?  Returns
- * the entry or NULL: O(log n), nothing allocated.
+ * the entry or NULL: a bucket of the index, then a binary search in it,
+ * so O(log n) whatever the serials, and a few reads when they are spread
+ * as CAs draw them; nothing allocated.
  */
 const struct crl_entry *crl_table_lookup(const struct crl_table *,
 		    const uint8_t *serial, size_t len);
 /* The same for a certificate's serialNumber; NULL if not listed. */
 const struct crl_entry *crl_table_lookup_cert(const struct crl_table *,
 		    X509 *);
+/*
+ * The lookup index the reader built at open (crl_table.c): its size in
+ * bytes, and the most entries one bucket holds, which a lookup searches
+ * (tests and diagnostics).
+ */
+void		 crl_table_index_stats(const struct crl_table *,
+		    size_t *bytes, size_t *largest);
 /*
  * The table order: shorter serials first, then memcmp; 0 for the same
  * serial.  Both entries must have a serial_len of 1..CRL_SERIAL_MAX.

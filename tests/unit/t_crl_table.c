@@ -1,9 +1,11 @@
 /*
  * t_crl_table.c: CRL table files written by crl_table_write and read back
  * by crl_table_open and crl_table_from_buffer: round trips (0, 1, 100000
- * entries), lookups by serial and by certificate, serials taken from
- * ASN1_INTEGERs, content addressing, pruning, and every kind of damaged
- * table refused with its reason.
+ * entries), lookups by serial and by certificate, lookups in skewed tables
+ * (shared prefixes, counting serials, every length, crowded buckets)
+ * checked against bsearch along with the size of the reader's index,
+ * serials taken from ASN1_INTEGERs, content addressing, pruning, and
+ * every kind of damaged table refused with its reason.
  *
  * A damaged table is tried both as an exact-size heap buffer (ASan sees a
  * read past its end) and as a file named after the SHA-256 of its damaged
@@ -549,6 +551,286 @@ t_lookup_forms(void **state)
 	crl_table_close(t);
 	table_path(id, path, sizeof(path));
 	unlink(path);
+}
+
+/* --- lookups on skewed tables ----------------------------------------- */
+
+/*
+ * What a lookup must find, the slow way: the key without its leading zero
+ * bytes, searched for in the sorted v[0..n) by bsearch.
+ */
+static const struct crl_entry *
+ref_lookup(const struct crl_entry *v, size_t n, const uint8_t *key,
+    size_t len)
+{
+	struct crl_entry	 k;
+
+	while (len > 1 && key[0] == 0) {
+		key++;
+		len--;
+	}
+	if (len == 0 || len > CRL_SERIAL_MAX || n == 0)
+		return NULL;
+	memset(&k, 0, sizeof(k));
+	set_serial(&k, key, len);
+	return bsearch(&k, v, n, sizeof(*v), entry_qsort_cmp);
+}
+
+/* The lookup of key agrees with ref_lookup (entries compared by value). */
+static void
+expect_same(const struct crl_table *t, const struct crl_entry *v, size_t n,
+    const uint8_t *key, size_t len)
+{
+	const struct crl_entry	*r, *want;
+
+	r = crl_table_lookup(t, key, len);
+	want = ref_lookup(v, n, key, len);
+	if ((r == NULL) != (want == NULL))
+		fail_msg("key of %zu bytes: %s, expected %s", len,
+		    r ? "found" : "not found", want ? "found" : "not");
+	if (r != NULL)
+		assert_memory_equal(r, want, sizeof(*r));
+}
+
+/*
+ * Write v[0..n) (sorted in place by the writer), open it, and check that
+ * every entry is found and that its neighbours (last byte one up or
+ * down, one byte shorter or longer, a leading zero), its bit-flips and
+ * random keys are found exactly when listed.  Unless max_bucket is 0,
+ * the index must leave no more than that many entries to one bucket:
+ * else it would be right, but no faster than a binary search.
+ */
+static void
+check_lookups(struct crl_entry *v, size_t n, size_t max_bucket)
+{
+	struct crl_table_header	 h;
+	struct crl_table	*t;
+	struct crl_entry	 k;
+	uint8_t			 id[SNAP_ID_LEN], key[CRL_SERIAL_MAX + 2];
+	char			 path[PATH_MAX];
+	size_t			 i, len, bit, bytes, largest;
+
+	make_tmpl(&h);
+	assert_int_equal(crl_table_write(tmpdir, &h, v, n, id), 0);
+	t = open_ok(id);
+	crl_table_index_stats(t, &bytes, &largest);
+	if (max_bucket > 0 && largest > max_bucket)
+		fail_msg("%zu entries in a bucket (index of %zu bytes), "
+		    "expected %zu at most", largest, bytes, max_bucket);
+	for (i = 0; i < n; i++) {
+		len = v[i].serial_len;
+		expect_same(t, v, n, v[i].serial, len);
+		assert_non_null(crl_table_lookup(t, v[i].serial, len));
+		memcpy(key, v[i].serial, len);
+		key[len - 1]++;
+		expect_same(t, v, n, key, len);
+		key[len - 1] -= 2;
+		expect_same(t, v, n, key, len);
+		key[len - 1]++;
+		expect_same(t, v, n, key, len - 1);
+		key[len] = (uint8_t)i;
+		expect_same(t, v, n, key, len + 1);
+		key[0] = 0;
+		memcpy(key + 1, v[i].serial, len);
+		expect_same(t, v, n, key, len + 1);
+		/* One bit flipped, every seventh bit in turn. */
+		for (bit = i % 7; bit < 8 * len; bit += 7) {
+			memcpy(key, v[i].serial, len);
+			key[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+			expect_same(t, v, n, key, len);
+		}
+	}
+	for (i = 0; i < 2000; i++) {
+		random_entry(&k);
+		expect_same(t, v, n, k.serial, k.serial_len);
+	}
+	crl_table_close(t);
+	table_path(id, path, sizeof(path));
+	unlink(path);
+}
+
+/* 16-byte serials sharing their first pre bytes, random after those. */
+static struct crl_entry *
+gen_prefixed(size_t n, size_t pre)
+{
+	struct crl_entry	*v;
+	uint8_t			 s[16];
+	size_t			 i, j;
+
+	assert_non_null(v = calloc(n, sizeof(*v)));
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < sizeof(s); j++)
+			s[j] = j < pre ? (uint8_t)(0x5a + j) : (uint8_t)rng();
+		if (s[0] == 0)
+			s[0] = 1;
+		/* Unique: the last 3 bytes count up. */
+		s[13] = (uint8_t)(i >> 16);
+		s[14] = (uint8_t)(i >> 8);
+		s[15] = (uint8_t)i;
+		set_serial(&v[i], s, sizeof(s));
+	}
+	shuffle(v, n);
+	return v;
+}
+
+/*
+ * The index narrows the search by bits after those all serials of a
+ * length share: serials that share all but their last bits, or crowd
+ * into a bucket, must be found all the same.
+ */
+static void
+t_lookup_shared_prefix(void **state)
+{
+	struct crl_entry	*v;
+	size_t			 pre;
+
+	(void)state;
+	/* Sharing 0 to 15 of 16 bytes; 13 and more: sequential tails. */
+	for (pre = 0; pre <= 15; pre++) {
+		v = gen_prefixed(3000, pre);
+		check_lookups(v, 3000, 48);
+		free(v);
+	}
+}
+
+/* Counting serials 1..n, as small CAs issue them: lengths 1 to 3. */
+static void
+t_lookup_sequential(void **state)
+{
+	struct crl_entry	*v;
+	uint8_t			 s[3];
+	size_t			 n = 70000, i, len;
+
+	(void)state;
+	assert_non_null(v = calloc(n, sizeof(*v)));
+	for (i = 0; i < n; i++) {
+		s[0] = (uint8_t)((i + 1) >> 16);
+		s[1] = (uint8_t)((i + 1) >> 8);
+		s[2] = (uint8_t)(i + 1);
+		for (len = 3; len > 1 && s[3 - len] == 0; len--)
+			;
+		set_serial(&v[i], s + 3 - len, len);
+	}
+	check_lookups(v, n, 16);
+	free(v);
+}
+
+/*
+ * Every length 1..CRL_SERIAL_MAX, all with the top bit set, with the
+ * smallest and largest such serial of each length: the index's windows
+ * at both ends of the serial.
+ */
+static void
+t_lookup_mixed_lengths(void **state)
+{
+	struct crl_entry	*v;
+	uint8_t			 s[CRL_SERIAL_MAX];
+	size_t			 n = 0, max = 20 * 300, len, i, j;
+
+	(void)state;
+	assert_non_null(v = calloc(max, sizeof(*v)));
+	for (len = 1; len <= CRL_SERIAL_MAX; len++) {
+		/* 1 byte: 0x80..0xff only, fewer than 300. */
+		for (i = 0; i < (len == 1 ? 128 : 300); i++) {
+			for (j = 0; j < len; j++)
+				s[j] = (uint8_t)rng();
+			s[0] = (uint8_t)(0x80 | (len == 1 ? i : s[0]));
+			if (i == 0)			/* 80 00 .. 00 */
+				memset(s + 1, 0, len - 1);
+			if (i == 1)			/* ff ff .. ff */
+				memset(s, 0xff, len);
+			set_serial(&v[n], s, len);
+			v[n].reason = (uint8_t)(len % 11);
+			n++;
+		}
+	}
+	/* Drop the duplicates random bytes gave among 2-byte serials. */
+	qsort(v, n, sizeof(*v), entry_qsort_cmp);
+	for (i = 1, j = 1; i < n; i++)
+		if (crl_entry_cmp(&v[j - 1], &v[i]) != 0)
+			v[j++] = v[i];
+	shuffle(v, j);
+	check_lookups(v, j, 48);
+	free(v);
+}
+
+/*
+ * Adversarial spreads: all but one serial in one bucket; two clusters
+ * at both ends of the range; 20-byte serials that differ in their last
+ * byte alone.
+ */
+static void
+t_lookup_crowded(void **state)
+{
+	struct crl_entry	*v;
+	uint8_t			 s[CRL_SERIAL_MAX];
+	size_t			 n = 5000, i;
+
+	(void)state;
+	v = gen_prefixed(n, 12);
+	memset(s, 0, sizeof(s));
+	s[0] = 0x01;			/* the outlier: skip is 0 bits */
+	set_serial(&v[17], s, 16);
+	check_lookups(v, n, 0);
+	free(v);
+
+	v = gen_prefixed(n, 10);
+	for (i = 0; i < n; i += 2)
+		v[i].serial[0] = 0xff;	/* 5a ... and ff ... */
+	check_lookups(v, n, 0);
+	free(v);
+
+	assert_non_null(v = calloc(256, sizeof(*v)));
+	memset(s, 0xc3, sizeof(s));
+	for (i = 0; i < 256; i++) {
+		s[CRL_SERIAL_MAX - 1] = (uint8_t)i;
+		set_serial(&v[i], s, CRL_SERIAL_MAX);
+	}
+	check_lookups(v, 256, 16);
+	free(v);
+}
+
+/*
+ * Lookups read only where the index says, and the index holds positions
+ * from the checked entries: entries changed after the open (the file
+ * changed under the mapping) give wrong answers, never a read outside
+ * (ASan watches the exact-size buffer).
+ */
+static void
+t_lookup_changed_under(void **state)
+{
+	struct crl_table_header	 h;
+	const struct crl_entry	*r, *e;
+	struct crl_table	*t;
+	struct crl_entry	*v, k;
+	uint8_t			 id[SNAP_ID_LEN], *b;
+	char			 path[PATH_MAX], err[256];
+	size_t			 n = 2000, len, i, j;
+
+	(void)state;
+	make_tmpl(&h);
+	v = gen_entries(n);
+	assert_int_equal(crl_table_write(tmpdir, &h, v, n, id), 0);
+	table_path(id, path, sizeof(path));
+	b = read_all(path, &len);
+	unlink(path);
+	if ((t = crl_table_from_buffer(b, len, err, sizeof(err))) == NULL)
+		fail_msg("%s", err);
+	e = ENT(b, 0);
+	for (i = 0; i < len - sizeof(h); i++)
+		b[sizeof(h) + i] = (uint8_t)rng();
+	for (j = 0; j < n; j++)
+		if (j % 3 != 2)
+			ENT(b, j)->serial_len = (uint8_t)(j % 3 ? 0 : 255);
+	for (i = 0; i < 20000; i++) {
+		random_entry(&k);
+		r = crl_table_lookup(t, i < n ? v[i].serial : k.serial,
+		    i < n ? v[i].serial_len : k.serial_len);
+		assert_true(r == NULL || (r >= e && r < e + n));
+	}
+	crl_table_close(t);
+	free(b);
+	free(v);
 }
 
 /* A self-signed certificate with this serial (bn: its sign too). */
@@ -1415,7 +1697,7 @@ t_one_million(void **state)
 	char			 path[PATH_MAX], err[256];
 	double			 ms_write, ms_open, ms_check, ms_sha;
 	double			 hit, miss, clk, hit_mean, miss_mean;
-	size_t			 len, i, m = 0;
+	size_t			 len, i, m = 0, ibytes, ilargest;
 	unsigned int		 n;
 
 	(void)state;
@@ -1431,6 +1713,7 @@ t_one_million(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	t = open_ok(id);
 	ms_open = elapsed_ms(&t0);
+	crl_table_index_stats(t, &ibytes, &ilargest);
 
 	/* The parts of the open: the structure alone, the SHA-256 alone. */
 	table_path(id, path, sizeof(path));
@@ -1467,6 +1750,8 @@ t_one_million(void **state)
 	    ms_check);
 	printf("        of which SHA-256 alone:             %8.1f ms\n",
 	    ms_sha);
+	printf("      index built at open: %zu KiB, at most %zu entries "
+	    "a bucket\n", (ibytes + 1023) / 1024, ilargest);
 	printf("      lookup, median of %d (hits):      %8.0f ns "
 	    "(mean of a run: %.0f ns)\n", NLOOKUPS, hit, hit_mean);
 	printf("      lookup, median of %d (misses):    %8.0f ns "
@@ -1529,6 +1814,11 @@ main(int argc, char *argv[])
 		cmocka_unit_test(t_one),
 		cmocka_unit_test(t_many),
 		cmocka_unit_test(t_lookup_forms),
+		cmocka_unit_test(t_lookup_shared_prefix),
+		cmocka_unit_test(t_lookup_sequential),
+		cmocka_unit_test(t_lookup_mixed_lengths),
+		cmocka_unit_test(t_lookup_crowded),
+		cmocka_unit_test(t_lookup_changed_under),
 		cmocka_unit_test(t_lookup_cert),
 		cmocka_unit_test(t_serial_set),
 		cmocka_unit_test(t_duplicates),
