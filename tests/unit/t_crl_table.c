@@ -1652,6 +1652,7 @@ median_lookup_ns(const struct crl_table *t, const struct crl_entry *keys,
 {
 	struct timespec		 t0, t1;
 	const struct crl_entry	*r = NULL;
+	struct crl_entry	 key;
 	double			*ns;
 	double			 med;
 	size_t			 i, k, hits = 0;
@@ -1659,10 +1660,10 @@ median_lookup_ns(const struct crl_table *t, const struct crl_entry *keys,
 	assert_non_null(ns = calloc(NLOOKUPS, sizeof(*ns)));
 	for (i = 0; i < NLOOKUPS; i++) {
 		k = rng() % n;
+		key = keys[k];
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (t != NULL)
-			r = crl_table_lookup(t, keys[k].serial,
-			    keys[k].serial_len);
+			r = crl_table_lookup(t, key.serial, key.serial_len);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (t != NULL && (r != NULL) != expect_hit)
 			fail_msg("lookup %zu: %s", i, r ? "hit" : "miss");
