@@ -1770,41 +1770,65 @@ t_one_million(void **state)
 
 /* --- fuzz seeds ---------------------------------------------------------- */
 
-/* valid-N: N entries; valid-forms: the serial 0, 20 bytes, every reason. */
+/* v[0..n) as the table dir/name, then freed; 0, or 1 on failure. */
+static int
+write_seed(const char *dir, const char *name, struct crl_entry *v, size_t n)
+{
+	struct crl_table_header	 h;
+	uint8_t			 id[SNAP_ID_LEN];
+	char			 tbl[CRL_TABLE_NAME_LEN + 1];
+	char			 from[PATH_MAX], to[PATH_MAX];
+
+	make_tmpl(&h);
+	if (crl_table_write(dir, &h, v, n, id) == -1)
+		return 1;
+	free(v);
+	crl_table_name(id, tbl, sizeof(tbl));
+	snprintf(from, sizeof(from), "%s/%s", dir, tbl);
+	snprintf(to, sizeof(to), "%s/%s", dir, name);
+	if (rename(from, to) == -1) {
+		perror(to);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * valid-N: N entries; valid-forms: the serial 0, 20 bytes, every reason;
+ * valid-prefix: 16-byte serials sharing 12 bytes; valid-lengths: 5 of
+ * every length (for the index's shared bits and windows).
+ */
 static int
 write_seeds(const char *dir)
 {
-	struct crl_table_header	 h;
 	struct crl_entry	*v, e[NBASE + 1];
-	uint8_t			 id[SNAP_ID_LEN];
-	char			 name[CRL_TABLE_NAME_LEN + 1];
-	char			 from[PATH_MAX], to[PATH_MAX];
-	size_t			 n[] = { 0, 1, 7, 100 }, i;
+	uint8_t			 s[CRL_SERIAL_MAX];
+	char			 name[32];
+	size_t			 n[] = { 0, 1, 7, 100 }, i, j, len;
 
-	make_tmpl(&h);
-	for (i = 0; i < sizeof(n) / sizeof(n[0]) + 1; i++) {
-		if (i < sizeof(n) / sizeof(n[0])) {
-			v = gen_entries(n[i] > 0 ? n[i] : 1);
-			snprintf(to, sizeof(to), "%s/valid-%zu", dir, n[i]);
-		} else {
-			base_entries(e);
-			set_serial(&e[NBASE], (const uint8_t *)"\x00", 1);
-			assert_non_null(v = malloc(sizeof(e)));
-			memcpy(v, e, sizeof(e));
-			snprintf(to, sizeof(to), "%s/valid-forms", dir);
-		}
-		if (crl_table_write(dir, &h, v, i < sizeof(n) / sizeof(n[0]) ?
-		    n[i] : NBASE + 1, id) == -1)
+	for (i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
+		v = gen_entries(n[i] > 0 ? n[i] : 1);
+		snprintf(name, sizeof(name), "valid-%zu", n[i]);
+		if (write_seed(dir, name, v, n[i]) != 0)
 			return 1;
-		free(v);
-		crl_table_name(id, name, sizeof(name));
-		snprintf(from, sizeof(from), "%s/%s", dir, name);
-		if (rename(from, to) == -1) {
-			perror(to);
-			return 1;
-		}
 	}
-	return 0;
+	base_entries(e);
+	memset(&e[NBASE], 0, sizeof(e[NBASE]));
+	set_serial(&e[NBASE], (const uint8_t *)"\x00", 1);
+	assert_non_null(v = malloc(sizeof(e)));
+	memcpy(v, e, sizeof(e));
+	if (write_seed(dir, "valid-forms", v, NBASE + 1) != 0 ||
+	    write_seed(dir, "valid-prefix", gen_prefixed(100, 12), 100) != 0)
+		return 1;
+	assert_non_null(v = calloc(CRL_SERIAL_MAX * 5, sizeof(*v)));
+	for (len = 1; len <= CRL_SERIAL_MAX; len++)
+		for (i = 0; i < 5; i++) {
+			for (j = 0; j < len; j++)
+				s[j] = (uint8_t)rng();
+			s[0] = (uint8_t)(0xa0 + i);
+			set_serial(&v[(len - 1) * 5 + i], s, len);
+		}
+	return write_seed(dir, "valid-lengths", v, CRL_SERIAL_MAX * 5);
 }
 
 int
