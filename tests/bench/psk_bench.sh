@@ -12,12 +12,14 @@
 #     threads), staplemq and mosquitto take turns, one under load at a
 #     time, every other round in the opposite order, BENCH_REPEAT rounds.
 #     The rates shown are medians; the ratios are the medians of each
-#     round's own ratio (paired() below): cells taking turns within
-#     seconds put the other load of a shared machine on both sides of
-#     each ratio.  "per server CPU-second" divides each rate by the
-#     server's CPU share (user + system): the cost of a handshake to the
-#     server, where the rate is set by the client's side as much (both
-#     sides do the same X25519 work).
+#     round's own ratio (paired() below).  Short cells, many rounds: the
+#     other load of a shared machine comes and goes within seconds; the
+#     two cells of a pair, a second apart, mostly see the same, and the
+#     median drops the pairs that did not.  "per server CPU-second"
+#     divides each rate by the server's CPU share (user + system): the
+#     cost of a handshake to the server, where the rate is set by the
+#     client's side as much (both sides do the same X25519 work) and by
+#     how much CPU the server gets next to its clients on 2 cores.
 #  2. Instructions per handshake (valgrind --tool=callgrind, when
 #     installed): each server alone, BENCH_CALLGRIND_N connections per
 #     version after a warm-up, user space of the main thread.  The
@@ -33,12 +35,12 @@
 # measured (whatever the results), non-zero when the bench could not run
 # or a mosquitto cell (the reference) failed; a staplemq cell that fails
 # is a MISS.  tests/bench/run.sh calls it; it also runs on its own (about
-# 2.5 minutes).
+# 2 minutes).
 #
 # Knobs (environment):
-#   BENCH_TIME          seconds measured per cell                  (1.5)
-#   BENCH_WARMUP        seconds of load before each measurement    (0.5)
-#   BENCH_REPEAT        rounds, the median is kept                 (7)
+#   BENCH_TIME          seconds measured per cell                  (1)
+#   BENCH_WARMUP        seconds of load before each measurement    (0.3)
+#   BENCH_REPEAT        rounds, the median is kept                 (9)
 #   BENCH_PSK_IDS       identities in the file                     (10000)
 #   BENCH_PSK_CLIENTS   client thread counts, one row each         ("1 4")
 #   BENCH_CALLGRIND     0: no instruction counts (part 2)           (1)
@@ -52,9 +54,9 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$ROOT"
 BUILD=$(cd "${1:-build}" && pwd -P)
-BENCH_TIME=${BENCH_TIME:-1.5}
-BENCH_WARMUP=${BENCH_WARMUP:-0.5}
-BENCH_REPEAT=${BENCH_REPEAT:-7}
+BENCH_TIME=${BENCH_TIME:-1}
+BENCH_WARMUP=${BENCH_WARMUP:-0.3}
+BENCH_REPEAT=${BENCH_REPEAT:-9}
 BENCH_PSK_IDS=${BENCH_PSK_IDS:-10000}
 BENCH_PSK_CLIENTS=${BENCH_PSK_CLIENTS:-1 4}
 BENCH_CALLGRIND=${BENCH_CALLGRIND:-1}
