@@ -316,6 +316,7 @@ void	listeners_reload(struct broker *, const struct conf *);
 
 /* tls.c */
 SSL_CTX	*tls_ctx_new(const struct conf_node *ssl_options, const char *name);
+void	tls_ctx_no_resumption(SSL_CTX *);
 char	*tls_peer_cert_field(SSL *, const char *);
 
 /* tls_psk.c */

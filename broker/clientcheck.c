@@ -589,9 +589,7 @@ clientcheck_listener(struct listener *l, const struct conf_node *ln)
 	 * back on its ticket.  No tickets, no session cache, no resumption.
 	 * (It also saves re-encoding the client chain into every ticket.)
 	 */
-	SSL_CTX_set_num_tickets(l->ctx, 0);
-	SSL_CTX_set_options(l->ctx, SSL_OP_NO_TICKET);
-	SSL_CTX_set_session_cache_mode(l->ctx, SSL_SESS_CACHE_OFF);
+	tls_ctx_no_resumption(l->ctx);
 }
 
 /*

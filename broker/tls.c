@@ -236,6 +236,15 @@ tls_set_verify(SSL_CTX *ctx, const struct conf_node *so, const char *name)
 	return 0;
 }
 
+/* No TLS 1.3 tickets, no TLS 1.2 tickets or session cache: no resumption. */
+void
+tls_ctx_no_resumption(SSL_CTX *ctx)
+{
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+}
+
 SSL_CTX *
 tls_ctx_new(const struct conf_node *so, const char *name)
 {
@@ -255,6 +264,8 @@ tls_ctx_new(const struct conf_node *so, const char *name)
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)name,
 	    strlen(name) > SSL_MAX_SID_CTX_LENGTH ? SSL_MAX_SID_CTX_LENGTH :
 	    strlen(name));
+	if (!conf_bool(so, "reuse_sessions"))
+		tls_ctx_no_resumption(ctx);
 	/* DHE suites (DHE-PSK among them) need parameters. */
 	SSL_CTX_set_dh_auto(ctx, 1);
 	/* Idle connections give their read and write buffers back. */

@@ -101,6 +101,10 @@ const struct conf_key conf_keys[] = {
 	{ "listeners.ssl.*.ssl_options.honor_cipher_order", CONF_BOOL,
 	    "true", 0, 0, NULL, B, 0,
 	    "prefer the server's cipher order" },
+	{ "listeners.ssl.*.ssl_options.reuse_sessions", CONF_BOOL,
+	    "true", 0, 0, NULL, B, 0,
+	    "resume TLS sessions (tickets, session cache); off where "
+	    "client revocation is checked" },
 	{ "listeners.ssl.*.ssl_options.client_renegotiation", CONF_BOOL,
 	    "false", 0, 0, NULL, B, 0,
 	    "allow client-initiated renegotiation (TLS 1.2)" },

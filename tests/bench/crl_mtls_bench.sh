@@ -15,7 +15,8 @@
 #
 # staplemq: one broker with two ssl listeners on the same certificate,
 # both verify_peer + fail_if_no_peer_cert: "crl" (enable_crl_check) and
-# "nocrl"; fetcherd with crl_cache.urls naming the CRL.  mosquitto: one
+# "nocrl" (reuse_sessions = false: a checking listener issues no session
+# tickets, and two tickets cost more than the check); fetcherd with crl_cache.urls naming the CRL.  mosquitto: one
 # listener, require_certificate, cafile the CA bundle, crlfile the same
 # CRL in PEM, tls_version tlsv1.3.  Measured:
 #   - handshakes/s, CRL check on vs off (target >= 0.95), and vs
@@ -304,6 +305,7 @@ listeners.ssl.nocrl {
     versions = ["tlsv1.3"]
     verify = verify_peer
     fail_if_no_peer_cert = true
+    reuse_sessions = false
   }
 }
 crl_cache.urls = ["$CRL_URL"]

@@ -407,3 +407,26 @@ def test_sighup_reloads_certificates_without_dropping_clients(tls_broker):
     assert established(out), out
     Client(b.tcp, client_id="pub").publish("reload/x", b"still here", 1)
     assert live.get().payload == b"still here"
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_reuse_sessions(broker_factory, reuse):
+    """EMQX's ssl_options.reuse_sessions: on (the default), a client gets
+    a ticket and resumes on it; off, there is nothing to resume on."""
+    b = broker_factory(ssl=True, ssl_extra=(
+        "" if reuse else "  ssl_options.reuse_sessions = false\n"))
+    ctx = ssl.create_default_context(cafile=str(b.pki / "ca.pem"))
+    first = ctx.wrap_socket(socket.create_connection(
+        ("127.0.0.1", b.ssl), timeout(5)), server_hostname="127.0.0.1")
+    r = raw.Raw(None, sock=first)
+    assert r.connack(client_id="first") == (False, 0)
+    r.send(raw.PINGREQ).expect(13)      # TLS 1.3 tickets come before this
+    session = first.session
+    first.close()
+    assert session.has_ticket == reuse
+    again = ctx.wrap_socket(socket.create_connection(
+        ("127.0.0.1", b.ssl), timeout(5)), server_hostname="127.0.0.1",
+        session=session)
+    assert again.session_reused == reuse
+    assert raw.Raw(None, sock=again).connack(client_id="again") == \
+        (False, 0)
