@@ -98,6 +98,30 @@ def revoked(e):
     return e.pki / "client-revoked-fullchain.pem", e.pki / "client-revoked.key"
 
 
+def crl_asked(e):
+    """fetcherd has asked the responder for the intermediate's CRL."""
+    return wait_until(lambda: e.responder.stats()["by_path"].get(
+        "GET /crl/intermediate.crl", 0) >= 1, 10)
+
+
+def waiting_device(e, client_id):
+    """The good device connects in a thread while the CRL is slow; returns
+    (thread, result) once fetcherd asked for the CRL: result gets "ack"
+    (the CONNACK) or "error"."""
+    result = {}
+
+    def connect():
+        try:
+            result["ack"] = mqtt_tls(e, *good(e), client_id)[1]
+        except Exception as exc:        # the test reports it
+            result["error"] = exc
+
+    t = threading.Thread(target=connect)
+    t.start()
+    assert crl_asked(e)
+    return t, result
+
+
 def test_crl_good_accepted_revoked_refused(rev):
     c = rev.conf(extra=f'crl_cache.urls = ["{rev.crl_url}"]\n')
     d = rev.start(c)
@@ -135,8 +159,7 @@ def test_first_handshake_of_a_revoked_device_fails_with_the_alert(rev):
     assert re.search(r"alert certificate revoked", out), out
     d["broker"].wait_log(r"CN ?= ?device-revoked serial .* refused: "
                          r"listed in the CRL")
-    assert rev.responder.stats()["by_path"].get(
-        "GET /crl/intermediate.crl", 0) >= 1
+    assert crl_asked(rev)
 
 
 def test_paused_handshake_holds_up_no_one_else(rev):
@@ -147,21 +170,8 @@ def test_paused_handshake_holds_up_no_one_else(rev):
     c = rev.conf(extra="crl_cache.fetch_timeout = 20s\n" +
                  listener_block("tcp", "plain", tcp))
     d = rev.start(c)
-    result = {}
-
-    def first():
-        try:
-            r, ack = mqtt_tls(rev, *good(rev), "slow-crl")
-            result["ack"] = ack
-        except Exception as exc:        # reported below
-            result["error"] = exc
-
-    t = threading.Thread(target=first)
-    t.start()
-    # the device is waiting inside its handshake for the CRL ...
-    assert wait_until(lambda: rev.responder.stats()["by_path"].get(
-        "GET /crl/intermediate.crl", 0) >= 1, 10)
-    # ... and a plain client connects meanwhile
+    t, result = waiting_device(rev, "slow-crl")
+    # while the device waits in its handshake, a plain client connects
     r = raw.Raw(tcp, timeout=timeout(10))
     assert r.connack(client_id="meanwhile") == (False, 0)
     assert t.is_alive(), "the paused handshake ended before the CRL came"
@@ -349,8 +359,7 @@ def test_paused_handshakes_end_cleanly_on_close_and_stop(rev):
          "-key", str(revoked(rev)[1])], stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert wait_until(lambda: rev.responder.stats()["by_path"].get(
-            "GET /crl/intermediate.crl", 0) >= 1, 10)
+        assert crl_asked(rev)
         quitter.kill()
         quitter.wait(timeout(10))
         assert d["broker"].alive()
@@ -370,18 +379,7 @@ def test_past_max_waiting_a_handshake_is_judged_at_once(rev):
     c = rev.conf(extra="crl_cache.fetch_timeout = 20s\n"
                        "crl_cache.max_waiting = 1\n")
     d = rev.start(c)
-    result = {}
-
-    def first():
-        try:
-            result["ack"] = mqtt_tls(rev, *good(rev), "waits")[1]
-        except Exception as exc:        # reported below
-            result["error"] = exc
-
-    t = threading.Thread(target=first)
-    t.start()
-    assert wait_until(lambda: rev.responder.stats()["by_path"].get(
-        "GET /crl/intermediate.crl", 0) >= 1, 10)
+    t, result = waiting_device(rev, "waits")
     out = s_client(rev, *revoked(rev), "-ign_eof")
     assert "alert" in out, out
     d["broker"].wait_log(r"device-revoked serial .* refused: too many "
