@@ -53,21 +53,29 @@ def rev(tmp_path, daemons, conf_factory):
             assert wait_port(e.ssl, 15)
         return out
 
-    def revoke(name):
-        """Revoke pki/NAME.pem in the index and publish a new CRL."""
-        cnf = str(pki / "intermediate-ca.cnf")
-        for cmd in (["openssl", "ca", "-config", cnf, "-revoke",
-                     str(pki / f"{name}.pem"), "-crl_reason",
-                     "keyCompromise"],
-                    ["openssl", "ca", "-config", cnf, "-gencrl", "-out",
-                     str(pki / "crl" / "intermediate.crl.pem")],
+    cnf = str(pki / "intermediate-ca.cnf")
+
+    def gencrl(secs=None):
+        """Publish a new CRL of the intermediate, valid for secs seconds
+        (the demo's default when None)."""
+        valid = ["-crlsec", str(secs)] if secs else []
+        for cmd in (["openssl", "ca", "-config", cnf, "-gencrl", *valid,
+                     "-out", str(pki / "crl" / "intermediate.crl.pem")],
                     ["openssl", "crl", "-in",
                      str(pki / "crl" / "intermediate.crl.pem"), "-outform",
                      "DER", "-out", str(pki / "crl" / "intermediate.crl")]):
             r = run(cmd, cwd=pki)
             assert r.returncode == 0, r.stderr
 
-    e.conf, e.start, e.revoke = conf, start, revoke
+    def revoke(name):
+        """Revoke pki/NAME.pem in the index and publish a new CRL."""
+        r = run(["openssl", "ca", "-config", cnf, "-revoke",
+                 str(pki / f"{name}.pem"), "-crl_reason", "keyCompromise"],
+                cwd=pki)
+        assert r.returncode == 0, r.stderr
+        gencrl()
+
+    e.conf, e.start, e.revoke, e.gencrl = conf, start, revoke, gencrl
     yield e
     resp.stop()
 
@@ -195,6 +203,23 @@ def test_revocation_disconnects_live_session_and_later_handshakes(rev):
     assert "certificate revoked" in out, out
 
 
+def test_refresh_at_next_update_disconnects_without_a_signal(rev):
+    """No SIGHUP: fetcherd refreshes the CRL at its nextUpdate (5 s here,
+    then within its 10-40 s spread), and the broker drops the device that
+    the new CRL revokes."""
+    rev.gencrl(5)
+    c = rev.conf(extra=f'crl_cache.urls = ["{rev.crl_url}"]\n')
+    d = rev.start(c)
+    r, ack = mqtt_tls(rev, *good(rev), "scheduled")
+    assert ack == (False, 0)
+    rev.revoke("client")
+    assert r.closed(timeout=60)
+    d["broker"].wait_log(r"CN ?= ?device-good serial .* disconnected: "
+                         r"revoked while connected")
+    out = s_client(rev, *good(rev), "-ign_eof")
+    assert "certificate revoked" in out, out
+
+
 def test_expired_and_unknown_ca_refused(rev, tmp_path):
     c = rev.conf(extra=f'crl_cache.urls = ["{rev.crl_url}"]\n')
     rev.start(c)
@@ -250,13 +275,7 @@ def test_crl_server_down_fail_open_accepts_with_warning(rev):
 
 def test_stale_crl_grace_then_refusal(rev):
     """A CRL past its nextUpdate is used for stale_grace, then refused."""
-    cnf = str(rev.pki / "intermediate-ca.cnf")
-    for cmd in (["openssl", "ca", "-config", cnf, "-gencrl", "-crlsec",
-                 "3", "-out", str(rev.pki / "crl" / "intermediate.crl.pem")],
-                ["openssl", "crl", "-in",
-                 str(rev.pki / "crl" / "intermediate.crl.pem"), "-outform",
-                 "DER", "-out", str(rev.pki / "crl" / "intermediate.crl")]):
-        assert run(cmd, cwd=rev.pki).returncode == 0
+    rev.gencrl(3)
     c = rev.conf(extra=f'crl_cache.urls = ["{rev.crl_url}"]\n'
                        "crl_cache.stale_grace = 4s\n")
     d = rev.start(c)
