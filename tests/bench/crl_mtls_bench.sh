@@ -116,7 +116,8 @@ mkdir -p "$BUILD/bench"
 $CC -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
     -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
     -Wmissing-declarations -Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough \
-    -o "$GEN" tests/bench/tls_hs.c $(pkg-config --libs libssl libcrypto) \
+    -o "$GEN" tests/bench/tls_hs.c tests/bench/bench_client.c \
+    $(pkg-config --libs libssl libcrypto) \
     -pthread || die "cannot build the generator"
 $CC -O2 -o "$CRLGEN" tests/bench/crl_gen.c -lcrypto ||
     die "cannot build crl_gen"

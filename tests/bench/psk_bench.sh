@@ -94,7 +94,8 @@ mkdir -p "$BUILD/bench"
 $CC -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
     -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
     -Wmissing-declarations -Wformat=2 -Wundef -Wvla -o "$CLIENT" \
-    tests/bench/psk_hs.c $(pkg-config --libs libssl libcrypto) -pthread ||
+    tests/bench/psk_hs.c tests/bench/bench_client.c \
+    $(pkg-config --libs libssl libcrypto) -pthread ||
     die "cannot build the client"
 
 # --- temporary directory, processes, cleanup -----------------------------------

@@ -24,7 +24,6 @@
  * (server_cpu "-" without -P) and exits 0 when something succeeded and
  * nothing failed.
  */
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
@@ -32,7 +31,6 @@
 #include <arpa/inet.h>
 
 #include <err.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -40,11 +38,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include "bench_client.h"
 
 #define MAX_IDS		1000000
 #define MAX_THREADS	64
@@ -62,7 +61,7 @@ static int		 port, version = TLS1_2_VERSION;
 static atomic_bool	 counting, stopping;
 static atomic_ulong	 next_id, ok, failed, started;
 static unsigned long	 opt_n;		/* -n: connections in all */
-static int		 server_pid;	/* -P */
+static pid_t		 server_pid;	/* -P */
 static int		 ex_idx;
 
 static void
@@ -221,8 +220,9 @@ one(SSL_CTX *ctx, unsigned thread, unsigned long n)
 	struct ident		*e;
 	struct timeval		 tmo = { 30, 0 };
 	uint8_t			 pkt[64], ack[4];
+	size_t			 len;
 	SSL			*ssl = NULL;
-	int			 fd, on = 1, rc = -1, idlen;
+	int			 fd, on = 1, rc = -1;
 
 	e = &ids[atomic_fetch_add(&next_id, 1) % nids];
 	memset(&sin, 0, sizeof(sin));
@@ -244,15 +244,9 @@ one(SSL_CTX *ctx, unsigned thread, unsigned long n)
 	if (version == TLS1_3_VERSION ? !SSL_session_reused(ssl) :
 	    strncmp(SSL_get_cipher_name(ssl), "PSK-", 4) != 0)
 		goto done;
-	/* CONNECT, MQTT 3.1.1, clean session, client id "pT-N". */
-	idlen = snprintf((char *)pkt + 14, sizeof(pkt) - 14, "p%u-%lu",
-	    thread, n);
-	pkt[0] = 0x10;
-	pkt[1] = (uint8_t)(12 + idlen);
-	memcpy(pkt + 2, "\0\4MQTT\4\2\0\74", 10);
-	pkt[12] = 0;
-	pkt[13] = (uint8_t)idlen;
-	if (SSL_write(ssl, pkt, 14 + idlen) != 14 + idlen ||
+	/* CONNECT, client id "pT-N". */
+	len = bench_mqtt_connect(pkt, sizeof(pkt), 'p', thread, n);
+	if (SSL_write(ssl, pkt, (int)len) != (int)len ||
 	    read_full(ssl, ack, sizeof(ack)) == -1 || ack[0] != 0x20 ||
 	    ack[3] != 0)
 		goto done;
@@ -288,58 +282,6 @@ worker(void *arg)
 	return NULL;
 }
 
-/* utime + stime of -P, in clock ticks; 0 without. */
-static unsigned long long
-server_ticks(void)
-{
-	unsigned long long	 ut, st;
-	char			 path[64], buf[1024], *p;
-	FILE			*fp;
-
-	if (server_pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", server_pid);
-	if ((fp = fopen(path, "r")) == NULL)
-		return 0;
-	if (fgets(buf, sizeof(buf), fp) == NULL ||
-	    (p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
-	    "%*u %llu %llu", &ut, &st) != 2)
-		ut = st = 0;
-	fclose(fp);
-	return ut + st;
-}
-
-static double
-self_cpu_s(void)
-{
-	struct rusage	 ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-static double
-now_s(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-sleep_s(double s)
-{
-	struct timespec	 ts;
-
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -364,7 +306,7 @@ main(int argc, char **argv)
 			port = atoi(optarg);
 			break;
 		case 'P':
-			server_pid = atoi(optarg);
+			server_pid = (pid_t)atoi(optarg);
 			break;
 		case 't':
 			secs = atof(optarg);
@@ -397,32 +339,27 @@ main(int argc, char **argv)
 		if (pthread_create(&th[i], NULL, worker,
 		    (void *)(uintptr_t)i) != 0)
 			errx(1, "pthread_create");
-	sleep_s(warm);
-	k0 = server_ticks();
-	c0 = self_cpu_s();
-	t0 = now_s();
+	bench_sleep_s(warm);
+	k0 = bench_proc_ticks(&server_pid, server_pid > 0);
+	c0 = bench_self_cpu_s();
+	t0 = bench_now_s();
 	atomic_store(&counting, true);
 	if (opt_n > 0) {
 		while (atomic_load(&ok) + atomic_load(&failed) < opt_n &&
-		    now_s() - t0 < secs)
-			sleep_s(0.01);
+		    bench_now_s() - t0 < secs)
+			bench_sleep_s(0.01);
 	} else
-		sleep_s(secs);
+		bench_sleep_s(secs);
 	atomic_store(&counting, false);
-	took = now_s() - t0;
-	k1 = server_ticks();
-	c1 = self_cpu_s();
+	took = bench_now_s() - t0;
+	k1 = bench_proc_ticks(&server_pid, server_pid > 0);
+	c1 = bench_self_cpu_s();
 	atomic_store(&stopping, true);
 	for (i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	printf("rate %.1f ok %lu failed %lu seconds %.2f server_cpu ",
+	printf("rate %.1f ok %lu failed %lu seconds %.2f ",
 	    (double)atomic_load(&ok) / took, atomic_load(&ok),
 	    atomic_load(&failed), took);
-	if (server_pid > 0)
-		printf("%.1f", (double)(k1 - k0) /
-		    (double)sysconf(_SC_CLK_TCK) / took * 100);
-	else
-		printf("-");
-	printf(" client_cpu %.1f\n", (c1 - c0) / took * 100);
+	bench_print_cpu(server_pid > 0, k1 - k0, c1 - c0, took);
 	return atomic_load(&ok) > 0 && atomic_load(&failed) == 0 ? 0 : 1;
 }

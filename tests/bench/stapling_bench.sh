@@ -102,7 +102,8 @@ mkdir -p "$BUILD/bench"
 $CC -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
     -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
     -Wmissing-declarations -Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough \
-    -o "$GEN" tests/bench/tls_hs.c $(pkg-config --libs libssl libcrypto) \
+    -o "$GEN" tests/bench/tls_hs.c tests/bench/bench_client.c \
+    $(pkg-config --libs libssl libcrypto) \
     -pthread || die "cannot build the generator"
 
 # --- temporary directory, processes, cleanup --------------------------------

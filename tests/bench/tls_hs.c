@@ -44,7 +44,6 @@
  * Every run is bounded: an alarm ends one that hangs.
  */
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -69,6 +68,8 @@
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/ssl.h>
+
+#include "bench_client.h"
 
 #define MAX_THREADS	16
 #define MAX_CONC	4096
@@ -154,15 +155,6 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static long long
 real_ns(void)
 {
@@ -170,42 +162,6 @@ real_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void
-sleep_s(double s)
-{
-	struct timespec ts;
-
-	if (s <= 0)
-		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-/* utime + stime of the server's processes, in clock ticks. */
-static unsigned long long
-server_ticks(void)
-{
-	unsigned long long sum = 0, ut, st;
-	char path[64], buf[1024], *p;
-	FILE *fp;
-	int i;
-
-	for (i = 0; i < npids; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pids[i]);
-		if ((fp = fopen(path, "r")) == NULL)
-			continue;
-		if (fgets(buf, sizeof(buf), fp) != NULL &&
-		    (p = strrchr(buf, ')')) != NULL &&
-		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
-		    "%*u %llu %llu", &ut, &st) == 2)
-			sum += ut + st;
-		fclose(fp);
-	}
-	return sum;
 }
 
 /* -ppid: the process and its children, now. */
@@ -236,16 +192,6 @@ find_children(void)
 		fclose(fp);
 	}
 	closedir(d);
-}
-
-static double
-self_cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 /* --- TLS ----------------------------------------------------------------- */
@@ -490,22 +436,6 @@ conn_step(struct conn *c)
 	}
 }
 
-/* MQTT 3.1.1 CONNECT, clean session, keepalive 60, client id hT-N. */
-static void
-make_connect(struct conn *c)
-{
-	int idlen;
-
-	idlen = snprintf((char *)c->pkt + 14, sizeof(c->pkt) - 14,
-	    "h%u-%lu", c->w->id, c->n);
-	c->pkt[0] = 0x10;
-	c->pkt[1] = (uint8_t)(12 + idlen);
-	memcpy(c->pkt + 2, "\0\4MQTT\4\2\0\74", 10);
-	c->pkt[12] = 0;
-	c->pkt[13] = (uint8_t)idlen;
-	c->pktlen = 14 + (size_t)idlen;
-}
-
 /* A new connection; fd >= 0: one connected already (blocking). */
 static void
 conn_start(struct conn *c, int fd)
@@ -542,8 +472,9 @@ conn_start(struct conn *c, int fd)
 	    || SSL_set_ex_data(c->ssl, ex_idx, c) != 1)
 		errx(1, "SSL_new");
 	SSL_set_connect_state(c->ssl);
-	if (opt_mqtt)
-		make_connect(c);
+	if (opt_mqtt)		/* client id hT-N */
+		c->pktlen = bench_mqtt_connect(c->pkt, sizeof(c->pkt), 'h',
+		    w->id, c->n);
 	c->state = S_CONNECTING;
 	if (fd >= 0) {
 		c->state = S_TLS;
@@ -679,7 +610,7 @@ first_handshake(double wait_s, long long *connect_ns, long long *done_ns,
     bool *stapled)
 {
 	struct worker w;
-	double end = now_s() + wait_s;
+	double end = bench_now_s() + wait_s;
 	int fd;
 
 	for (;;) {
@@ -689,7 +620,7 @@ first_handshake(double wait_s, long long *connect_ns, long long *done_ns,
 		if (connect(fd, (struct sockaddr *)&addr, addrlen) == 0)
 			break;
 		close(fd);
-		if (now_s() >= end) {
+		if (bench_now_s() >= end) {
 			fprintf(stderr, "tls_hs: nothing accepts on the port "
 			    "after %.0fs\n", wait_s);
 			return -1;
@@ -866,22 +797,23 @@ main(int argc, char **argv)
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) != 0)
 			errx(1, "pthread_create");
 	}
-	sleep_s(warm);
+	bench_sleep_s(warm);
 	find_children();
-	k0 = server_ticks();
-	c0 = self_cpu_s();
-	t0 = now_s();
+	k0 = bench_proc_ticks(pids, npids);
+	c0 = bench_self_cpu_s();
+	t0 = bench_now_s();
 	atomic_store(&phase, P_COUNTING);
 	if (opt_n > 0) {
 		/* Until the COUNT connections are done, or the time is up. */
-		while (atomic_load(&finished) < opt_n && now_s() - t0 < secs)
-			sleep_s(0.01);
+		while (atomic_load(&finished) < opt_n &&
+		    bench_now_s() - t0 < secs)
+			bench_sleep_s(0.01);
 	} else
-		sleep_s(secs);
+		bench_sleep_s(secs);
 	atomic_store(&phase, P_STOP);
-	t1 = now_s();
-	k1 = server_ticks();
-	c1 = self_cpu_s();
+	t1 = bench_now_s();
+	k1 = bench_proc_ticks(pids, npids);
+	c1 = bench_self_cpu_s();
 	for (i = 0; i < threads; i++) {
 		pthread_join(w[i].th, NULL);
 		ok += w[i].ok;
@@ -897,17 +829,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "tls_hs: %lu of %lu failed, last: %s\n", failed,
 		    ok + failed, lasterr);
 	printf("rate %.1f ok %lu failed %lu seconds %.2f total %lu stapled %lu "
-	    "share %.4f first %s first_connect_ns %lld first_done_ns %lld "
-	    "server_cpu ", (double)ok / (t1 - t0), ok, failed, t1 - t0, total,
+	    "share %.4f first %s first_connect_ns %lld first_done_ns %lld ",
+	    (double)ok / (t1 - t0), ok, failed, t1 - t0, total,
 	    stapled, total ? (double)stapled / (double)total : 0.0,
 	    !first || !opt_status ? "-" : fstapled ? "yes" : "no", fconn,
 	    fdone);
-	if (npids > 0)
-		printf("%.1f", (double)(k1 - k0) /
-		    (double)sysconf(_SC_CLK_TCK) / (t1 - t0) * 100);
-	else
-		printf("-");
-	printf(" client_cpu %.1f\n", (c1 - c0) / (t1 - t0) * 100);
+	bench_print_cpu(npids > 0, k1 - k0, c1 - c0, t1 - t0);
 	if (ok == 0) {
 		fprintf(stderr, "tls_hs: nothing succeeded%s%s\n",
 		    lasterr[0] ? ", last error: " : "", lasterr);
