@@ -49,7 +49,8 @@
 #   MOSQUITTO           the mosquitto binary       (/usr/sbin/mosquitto)
 #   CC                  the compiler of the client                (cc)
 set -eu
-. "$(dirname "$0")/lib.sh"	# alive, stop_pid
+ME=psk_bench
+. "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$ROOT"
@@ -68,72 +69,16 @@ BROKER=$BUILD/staplemq-broker
 CLIENT=$BUILD/bench/psk_hs
 PYTHON=/usr/bin/python3
 
-die() {
-	echo "psk_bench: $*" >&2
-	exit 1
-}
-
-note() {
-	echo "psk_bench: $*" >&2
-}
-
-case $BENCH_TIME$BENCH_WARMUP in
-*[!0-9.]*) die "BENCH_TIME and BENCH_WARMUP are seconds" ;;
-esac
-for v in "$BENCH_PSK_IDS" "$BENCH_REPEAT" "$BENCH_CALLGRIND_N" \
-    $BENCH_PSK_CLIENTS; do
-	case $v in
-	''|*[!0-9]*|0) die "BENCH_PSK_IDS, BENCH_REPEAT, BENCH_CALLGRIND_N" \
-	    "and BENCH_PSK_CLIENTS are numbers above 0" ;;
-	esac
-done
+need seconds BENCH_TIME BENCH_WARMUP
+need counts BENCH_PSK_IDS BENCH_REPEAT BENCH_CALLGRIND_N BENCH_PSK_CLIENTS
 [ -x "$BROKER" ] || die "$BROKER is missing; run make first"
 [ -x "$MOSQUITTO" ] || die "$MOSQUITTO is missing (apt-get install mosquitto)"
-
-mkdir -p "$BUILD/bench"
-$CC -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-    -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
-    -Wmissing-declarations -Wformat=2 -Wundef -Wvla -o "$CLIENT" \
-    tests/bench/psk_hs.c tests/bench/bench_client.c \
-    $(pkg-config --libs libssl libcrypto) -pthread ||
+bench_cc "$CLIENT" tests/bench/psk_hs.c tests/bench/bench_client.c ||
     die "cannot build the client"
 
 # --- temporary directory, processes, cleanup -----------------------------------
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/staplemq-psk-bench.XXXXXX")
-PIDS=""
-FAILED_REF=0
-START=$(date +%s)
-
-# stop PID...: stop them and forget them.
-stop() {
-	for s in "$@"; do
-		stop_pid "$s"
-		PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$s" | tr '\n' ' ')
-	done
-}
-
-cleanup() {
-	for p in $PIDS; do
-		stop_pid "$p"
-	done
-	if [ "$BENCH_KEEP" = 1 ]; then
-		echo "psk_bench: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-# ports N: N distinct free ports of 127.0.0.1
-ports() {
-	$PYTHON -c 'import socket, sys
-ss = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
-}
+bench_begin staplemq-psk-bench
 
 # wait_port PORT [SECONDS]: until 127.0.0.1:PORT takes a TCP connection
 wait_port() {
@@ -150,13 +95,6 @@ sys.exit(1)
 EOF
 }
 
-# user, idle, steal ticks of the machine, from /proc/stat
-cpu_ticks() {
-	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8
-	    print b, $9, b + $5 + $6 + $9 }' /proc/stat
-}
-TICKS0=$(cpu_ticks)
-
 # --- identities, certificate, configurations --------------------------------------
 
 PSK=$TMP/init.psk
@@ -169,15 +107,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 2 \
     -keyout "$TMP/server.key" -out "$TMP/server.pem" >"$TMP/req.log" 2>&1 ||
     die "openssl req failed"
 
-# staplemq runs as shipped, sandbox on; as root it becomes nobody after
-# reading its keys and the identity file.
-if [ "$(id -u)" = 0 ]; then
-	SMQ_USER=nobody
-	SMQ_GROUP=$(id -gn nobody)
-else
-	SMQ_USER=$(id -un)
-	SMQ_GROUP=$(id -gn)
-fi
+smq_user
 
 # smq_conf FILE DIR PORT [EXTRA]: staplemq's configuration
 smq_conf() {
@@ -251,8 +181,7 @@ fi
 LOADED=$(sed -n 's/.*: \([0-9]* PSK identities loaded in [0-9]* ms\).*/\1/p' \
     "$TMP/smq.log" | head -n 1)
 
-echo "psk_bench: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs," \
-    "load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+report_start
 echo "psk_bench: $("$MOSQUITTO" -h 2>/dev/null | sed -n 's/^mosquitto //p' |
     head -n 1), $(openssl version | cut -d ' ' -f 1-2); $BENCH_PSK_IDS" \
     "identities; ${BENCH_TIME}s per cell after ${BENCH_WARMUP}s," \
@@ -314,7 +243,6 @@ stop "$SMQ_PID" "$MOSQ_PID"
 cg_start() {
 	CG_OUT=$TMP/cg/$1.out
 	CG_LOG=$TMP/cg/$1.log
-	CG_DUMPS=0
 	case $1 in
 	smq)
 		CG_PORT=$CG_SMQ_PORT
@@ -330,10 +258,7 @@ cg_start() {
 		set -- "$MOSQUITTO" -c "$TMP/cg/mosq.conf"
 		;;
 	esac
-	valgrind --tool=callgrind --separate-threads=yes \
-	    --callgrind-out-file="$CG_OUT" "$@" >"$CG_LOG" 2>&1 &
-	CG_PID=$!
-	PIDS="$PIDS $CG_PID"
+	cg_run "$CG_LOG" "$@"
 	wait_port "$CG_PORT" 120 && alive "$CG_PID" &&
 	    "$CLIENT" -p "$CG_PORT" -f "$PSK" -v 1.3 -n 20 -t 300 \
 	    >/dev/null 2>>"$TMP/cg/client.err" &&
@@ -342,39 +267,20 @@ cg_start() {
 	    cg_dump
 }
 
-# cg_dump: callgrind's counts since the last dump (main thread), in CG_IR
-cg_dump() {
-	callgrind_control -d "$CG_PID" >>"$TMP/cg/control.log" 2>&1 ||
-	    return 1
-	CG_DUMPS=$((CG_DUMPS + 1))
-	CG_IR=$(sed -n 's/^totals: //p;s/^summary: //p' \
-	    "$CG_OUT.$CG_DUMPS-01" 2>/dev/null | head -n 1)
-	[ -n "$CG_IR" ]
-}
-
 # cg_count VERSION: BENCH_CALLGRIND_N connections; CG_PER: millions of
 # the server's instructions per connection.
 cg_count() {
-	CG_PER=
 	l=$("$CLIENT" -p "$CG_PORT" -f "$PSK" -v "$1" -c 2 \
 	    -n "$BENCH_CALLGRIND_N" -t 600 2>>"$TMP/cg/client.err") &&
-	    [ "$(val "$l" ok)" = "$BENCH_CALLGRIND_N" ] && cg_dump || return 1
-	CG_PER=$(awk -v i="$CG_IR" -v n="$BENCH_CALLGRIND_N" 'BEGIN {
-	    printf "%.3f", i / n / 1e6 }')
-}
-
-# val LINE KEY: the value of KEY in a client line
-val() {
-	echo "$1" | awk -v k="$2" '{ for (i = 1; i < NF; i += 2)
-	    if ($i == k) { print $(i + 1); exit } }'
+	    [ "$(val "$l" ok)" = "$BENCH_CALLGRIND_N" ] &&
+	    cg_dump "$BENCH_CALLGRIND_N"
 }
 
 CG_SMQ_12=
 CG_SMQ_13=
 CG_MOSQ_12=
 CG_MOSQ_13=
-if [ "$BENCH_CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1 &&
-    command -v callgrind_control >/dev/null 2>&1; then
+if have_callgrind; then
 	mkdir -p "$TMP/cg"
 	for who in smq mosq; do
 		if cg_start "$who" && cg_count 1.3 && c13=$CG_PER &&
@@ -387,104 +293,16 @@ if [ "$BENCH_CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1 &&
 			note "callgrind run of $who failed ($TMP/cg)"
 			[ "$who" = smq ] || FAILED_REF=1
 		fi
-		# SIGKILL: valgrind's own exit may take long; the counts are
-		# dumped already.
-		kill -9 "$CG_PID" 2>/dev/null || true
-		wait "$CG_PID" 2>/dev/null || true
-		PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$CG_PID" |
-		    tr '\n' ' ')
+		stop_now "$CG_PID"
 	done
 fi
 
 # --- the table -----------------------------------------------------------------------
 
-# median of the numbers on stdin (the lower of two middles), "" if none
-median() {
-	grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR)
-	    print v[int((NR + 1) / 2)] }' || true
-}
-
-# med NAME KEY: the median of KEY over NAME's runs
-med() {
-	[ -s "$TMP/res.$1" ] || return 0
-	awk -v k="$2" '{ for (i = 1; i < NF; i += 2) if ($i == k)
-	    print $(i + 1) }' "$TMP/res.$1" | median
-}
-
-# per_cpu NAME: the median of rate * 100 / server_cpu over NAME's runs
-per_cpu() {
-	[ -s "$TMP/res.$1" ] || return 0
-	awk '{ for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
-	    if (v["server_cpu"] > 0) printf "%.0f\n",
-	    v["rate"] * 100 / v["server_cpu"] }' "$TMP/res.$1" | median
-}
-
-# paired A B [cpu]: the median over rounds of A's rate / B's rate in the
-# same round (with "cpu": of the rates per server CPU-second).
-paired() {
-	[ -s "$TMP/res.$1" ] && [ -s "$TMP/res.$2" ] || return 0
-	awk -v cpu="${3:-}" '{ delete v
-	    for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
-	    x = v["rate"]
-	    if (cpu != "" && v["server_cpu"] > 0)
-		x = v["rate"] * 100 / v["server_cpu"]
-	    else if (cpu != "")
-		x = ""
-	    if (FILENAME == ARGV[1]) a[v["round"]] = x
-	    else if ((v["round"] in a) && a[v["round"]] != "" && x > 0)
-		printf "%.4f\n", a[v["round"]] / x }' \
-	    "$TMP/res.$1" "$TMP/res.$2" | median
-}
-
-# row NAME STAPLEMQ MOSQUITTO KIND [NOTE]: KIND "ge:X" or "le:X" (the
-# ratio against X), or "info".  The ratio is $RATIO when set, else
-# STAPLEMQ/MOSQUITTO.  A row whose staplemq cell is missing is a MISS.
-MISSES=0
-PASSES=0
-row() {
-	s=$2
-	m=$3
-	ratio=-
-	tgt=-
-	res=-
-	if [ -n "${RATIO:-}" ]; then
-		ratio=$RATIO
-	elif [ -n "$s" ] && [ -n "$m" ] && [ "$m" != 0 ]; then
-		ratio=$(awk -v s="$s" -v m="$m" 'BEGIN { printf "%.4f", s / m }')
-	fi
-	case $4 in
-	ge:*|le:*)
-		tgt=">=${4#ge:}"
-		[ "${4%%:*}" = le ] && tgt="<=${4#le:}"
-		if [ "$ratio" != - ]; then
-			res=$(awk -v r="$ratio" -v t="${4#*:}" -v k="${4%%:*}" \
-			    'BEGIN { ok = k == "ge" ? r >= t : r <= t
-			    print ok ? "PASS" : "MISS" }')
-		elif [ -n "$s" ]; then
-			res=n/a		# the reference failed
-		else
-			res=MISS
-		fi
-		;;
-	esac
-	[ "$ratio" = - ] ||
-	    ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.3f", r }')
-	case $res in
-	PASS) PASSES=$((PASSES + 1)) ;;
-	MISS) MISSES=$((MISSES + 1)) ;;
-	esac
-	printf '%-44s %10s %10s %7s %7s %-5s %s\n' "$1" "${s:--}" "${m:--}" \
-	    "$ratio" "$tgt" "$res" "${5:-}"
-}
-
-cpu() {
-	echo "$(med "$1" server_cpu)/$(med "$2" server_cpu)"
-}
-
+ROW_W=44
+ROW_RULE=104
 echo
-printf '%-44s %10s %10s %7s %7s %-5s %s\n' "scenario (unit)" staplemq \
-    mosquitto ratio target result note
-printf '%104s\n' "" | tr ' ' -
+row_head "scenario (unit)" staplemq mosquitto ratio target result note
 for row in $ROWS; do
 	c=${row#*_}
 	case $row in
@@ -494,7 +312,7 @@ for row in $ROWS; do
 	name="$name, $c client$([ "$c" = 1 ] || echo s)"
 	RATIO=$(paired "smq_$row" "mosq_$row") row "$name (conn/s)" \
 	    "$(med "smq_$row" rate)" "$(med "mosq_$row" rate)" ge:1.0 \
-	    "cpu% $(cpu "smq_$row" "mosq_$row")"
+	    "cpu% $(cpu_pair "smq_$row" "mosq_$row")"
 	RATIO=$(paired "smq_$row" "mosq_$row" cpu) \
 	    row "  per server CPU-second" "$(per_cpu "smq_$row")" \
 	    "$(per_cpu "mosq_$row")" ge:1.0
@@ -509,11 +327,6 @@ echo "ratio: the conn/s and CPU-second rows, the median of the rounds'" \
 echo "cpu%: the servers' CPU over the measured seconds (100 = one core)," \
     "medians."
 echo "staplemq: ${LOADED:-identity load time not logged}"
-echo "results: $PASSES PASS, $MISSES MISS; total time:" \
-    "$(( $(date +%s) - START ))s, load at the end" \
-    "$(cut -d ' ' -f 1-3 /proc/loadavg)"
-echo "$TICKS0 $(cpu_ticks)" | awk '{ t = $6 - $3; if (t > 0)
-	printf "CPU time of the machine: %.0f%% busy, %.0f%% stolen by the" \
-	    " hypervisor\n", 100 * ($4 - $1) / t, 100 * ($5 - $2) / t }'
+report_end
 [ "$FAILED_REF" = 0 ] || die "a mosquitto cell (the reference) failed"
 exit 0
