@@ -58,7 +58,8 @@
 #   NGINX            the nginx binary                 (/usr/sbin/nginx)
 #   CC               the compiler of the generator                 (cc)
 set -eu
-. "$(dirname "$0")/lib.sh"	# alive, stop_pid
+ME=stapling_bench
+. "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$ROOT"
@@ -79,63 +80,19 @@ FETCHERD=$BUILD/staplemq-fetcherd
 GEN=$BUILD/bench/tls_hs
 PYTHON=/usr/bin/python3
 
-die() {
-	echo "stapling_bench: $*" >&2
-	exit 1
-}
-
-case $BENCH_TIME$BENCH_WARMUP in
-*[!0-9.]*) die "BENCH_TIME and BENCH_WARMUP are seconds" ;;
-esac
-for v in "$BENCH_REPEAT" "$BENCH_COLD" "$BENCH_CONC" "$BENCH_THREADS" \
-    "$BENCH_CALLGRIND_N"; do
-	case $v in
-	''|*[!0-9]*|0) die "BENCH_REPEAT, BENCH_COLD, BENCH_CONC," \
-	    "BENCH_THREADS, BENCH_CALLGRIND_N are numbers above 0" ;;
-	esac
-done
+need seconds BENCH_TIME BENCH_WARMUP
+need counts BENCH_REPEAT BENCH_COLD BENCH_CONC BENCH_THREADS BENCH_CALLGRIND_N
 [ -x "$BROKER" ] && [ -x "$FETCHERD" ] ||
     die "$BROKER or $FETCHERD is missing; run make first"
 [ -x "$NGINX" ] || die "$NGINX is missing (apt-get install nginx)"
-
-mkdir -p "$BUILD/bench"
-$CC -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-    -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
-    -Wmissing-declarations -Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough \
-    -o "$GEN" tests/bench/tls_hs.c tests/bench/bench_client.c \
-    $(pkg-config --libs libssl libcrypto) \
-    -pthread || die "cannot build the generator"
+bench_cc "$GEN" tests/bench/tls_hs.c tests/bench/bench_client.c ||
+    die "cannot build the generator"
 
 # --- temporary directory, processes, cleanup --------------------------------
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/staplemq-stapling-bench.XXXXXX")
+bench_begin staplemq-stapling-bench
 # The daemons drop root: they must reach their directories in here.
 chmod 755 "$TMP"
-PIDS=""
-FAILED_REF=0
-START=$(date +%s)
-
-# children PID: "pid:starttime" of each process whose parent is PID
-# (nginx's workers); the start time tells a left-behind worker from a
-# later process that got its pid.
-children() {
-	for f in /proc/[0-9]*/stat; do
-		awk -v p="$1" '{ pid = $1; sub(/.*\) /, "")
-		    if ($2 == p) print pid ":" $20 }' "$f" 2>/dev/null || true
-	done
-}
-
-# stop_child PID:STARTTIME: stop it if it is still that process.
-stop_child() {
-	st=$(awk '{ sub(/.*\) /, ""); print $20 }' "/proc/${1%%:*}/stat" \
-	    2>/dev/null) || return 0
-	[ "$st" = "${1#*:}" ] || return 0
-	kill "${1%%:*}" 2>/dev/null || return 0
-	sleep 0.5
-	st=$(awk '{ sub(/.*\) /, ""); print $20 }' "/proc/${1%%:*}/stat" \
-	    2>/dev/null) || return 0
-	[ "$st" != "${1#*:}" ] || kill -9 "${1%%:*}" 2>/dev/null || true
-}
 
 # nginx_stop MASTER: the master, then any worker it left behind.
 nginx_stop() {
@@ -146,70 +103,15 @@ nginx_stop() {
 	done
 }
 
-# stop PID...: stop them and forget them.
-stop() {
-	for s in "$@"; do
-		stop_pid "$s"
-		PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$s" | tr '\n' ' ')
-	done
-}
-
-cleanup() {
-	for p in $PIDS; do
-		kids=$(children "$p")
-		stop_pid "$p"
-		for k in $kids; do
-			stop_child "$k"	# nginx workers left behind, if any
-		done
-	done
-	if [ "$BENCH_KEEP" = 1 ]; then
-		echo "stapling_bench: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-free_port() {
-	$PYTHON -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# user, idle, steal ticks of the machine, from /proc/stat
-cpu_ticks() {
-	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8
-	    print b, $9, b + $5 + $6 + $9 }' /proc/stat
-}
-TICKS0=$(cpu_ticks)
-
 # --- PKI, responder ---------------------------------------------------------
 
-RESP_PORT=$(free_port)
-OCSP_URL="http://127.0.0.1:$RESP_PORT" \
-    CRL_BASE_URL="http://127.0.0.1:$RESP_PORT/crl" \
-    ./etc/demo-pki.sh "$TMP/pki" >"$TMP/pki.log" 2>&1 ||
-    { cat "$TMP/pki.log" >&2; die "etc/demo-pki.sh failed"; }
-chmod 755 "$TMP/pki"
-$PYTHON ./etc/demo-responder.py --pki "$TMP/pki" --port "$RESP_PORT" \
-    >"$TMP/responder.log" 2>&1 &
-PIDS="$PIDS $!"
-RESP_PID=$!
-for _ in $(seq 100); do
-	grep -q "listening on" "$TMP/responder.log" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q "listening on" "$TMP/responder.log" ||
-    { cat "$TMP/responder.log" >&2; die "the responder did not start"; }
+RESP_PORT=$(ports 1)
+pki_make "$TMP/pki" "$RESP_PORT"
+responder_start "$TMP/pki" "$RESP_PORT"
 
-if [ "$(id -u)" = 0 ]; then
-	SMQ_USER=nobody
-	SMQ_GROUP=$(id -gn nobody)
-	NGINX_USER="user nobody $SMQ_GROUP;"
-else
-	SMQ_USER=$(id -un)
-	SMQ_GROUP=$(id -gn)
-	NGINX_USER=""
-fi
+smq_user
+NGINX_USER=""
+[ "$(id -u)" != 0 ] || NGINX_USER="user nobody $SMQ_GROUP;"
 
 # --- servers ----------------------------------------------------------------
 
@@ -296,15 +198,6 @@ EOF
 	PIDS="$PIDS $NGINX_PID"
 }
 
-# ports N: N distinct free ports of 127.0.0.1
-ports() {
-	$PYTHON -c 'import socket, sys
-ss = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
-}
-
 # --- cells ------------------------------------------------------------------
 
 # cell NAME PORT GENERATOR-ARGS...: one run, its line appended to
@@ -318,59 +211,12 @@ cell() {
 	    -threads "$BENCH_THREADS" -timeout 20 "$@" 2>"$TMP/gen.err"); then
 		echo "round $r $out" >>"$TMP/res.$n"
 		if [ -s "$TMP/gen.err" ]; then
-			sed "s/^/stapling_bench: $n: /" "$TMP/gen.err" >&2
+			sed "s/^/$ME: $n: /" "$TMP/gen.err" >&2
 		fi
 		return 0
 	fi
-	sed "s/^/stapling_bench: $n: /" "$TMP/gen.err" >&2
+	sed "s/^/$ME: $n: /" "$TMP/gen.err" >&2
 	return 1
-}
-
-# val LINE KEY: the value of KEY in a generator line
-val() {
-	echo "$1" | awk -v k="$2" '{ for (i = 1; i < NF; i += 2)
-	    if ($i == k) { print $(i + 1); exit } }'
-}
-
-# med NAME KEY: the median of KEY over NAME's runs (the lower of two
-# middles), "" when none.
-med() {
-	[ -s "$TMP/res.$1" ] || return 0
-	awk -v k="$2" '{ for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1)
-	    }' "$TMP/res.$1" | sort -g |
-	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
-}
-
-# per_cpu NAME: median of rate * 100 / server_cpu over NAME's runs
-per_cpu() {
-	[ -s "$TMP/res.$1" ] || return 0
-	awk '{ for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
-	    if (v["server_cpu"] > 0) printf "%.0f\n",
-	    v["rate"] * 100 / v["server_cpu"] }' "$TMP/res.$1" | sort -g |
-	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
-}
-
-# median of the numbers on stdin (the lower of two middles), "" if none
-median() {
-	grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR)
-	    print v[int((NR + 1) / 2)] }' || true
-}
-# paired A B [cpu]: the median over rounds of A's rate / B's rate in the
-# same round (with "cpu": of the rates per server CPU-second); each round
-# measures both within seconds, so the machine's other load, which comes
-# and goes over longer times, falls on both sides of each ratio alike.
-paired() {
-	awk -v cpu="${3:-}" '{ delete v
-	    for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
-	    x = v["rate"]
-	    if (cpu != "" && v["server_cpu"] > 0)
-		x = v["rate"] * 100 / v["server_cpu"]
-	    else if (cpu != "")
-		x = ""
-	    if (FILENAME == ARGV[1]) a[v["round"]] = x
-	    else if ((v["round"] in a) && a[v["round"]] != "" && x > 0)
-		printf "%.4f\n", a[v["round"]] / x }' \
-	    "$TMP/res.$1" "$TMP/res.$2" 2>/dev/null | median
 }
 
 # sum NAME KEY: the sum of KEY over NAME's runs
@@ -393,8 +239,7 @@ first_ms() {
 	[ -s "$TMP/res.$1" ] || return 0
 	awk '{ for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
 	    printf "%.1f\n", (v["first_done_ns"] - v["first_connect_ns"]) / 1e6
-	    }' "$TMP/res.$1" | sort -g |
-	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+	    }' "$TMP/res.$1" | median
 }
 
 # cg_start NAME smq|nginx: the server under callgrind (its pid: CG_PID),
@@ -402,65 +247,35 @@ first_ms() {
 # and 20 more, then a dump that the counts start from.
 cg_start() {
 	CG_OUT=$TMP/cg/$1.out
-	CG_DUMPS=0
 	case $2 in
 	smq)
-		valgrind --tool=callgrind --separate-threads=yes \
-		    --callgrind-out-file="$CG_OUT" "$BROKER" -f \
-		    -c "$TMP/cg/staplemq.conf" >"$TMP/cg/$1.log" 2>&1 &
+		cg_run "$TMP/cg/$1.log" "$BROKER" -f -c "$TMP/cg/staplemq.conf"
 		warm=$CG_STAPLE
 		;;
 	nginx)
-		valgrind --tool=callgrind --separate-threads=yes \
-		    --callgrind-out-file="$CG_OUT" "$NGINX" -p "$TMP/cg" \
+		cg_run "$TMP/cg/$1.log" "$NGINX" -p "$TMP/cg" \
 		    -c "$TMP/cg/nginx.conf" -e "$TMP/cg/error.log" \
-		    -g "daemon off; master_process off; pid $TMP/cg/nginx.pid;" \
-		    >"$TMP/cg/$1.log" 2>&1 &
+		    -g "daemon off; master_process off; pid $TMP/cg/nginx.pid;"
 		warm=$CG_NGINX_PORT
 		;;
 	esac
-	CG_PID=$!
-	PIDS="$PIDS $CG_PID"
 	"$GEN" -connect "127.0.0.1:$warm" -status -once -wait 120 \
 	    -timeout 120 >/dev/null 2>>"$TMP/cg/gen.err" &&
 	    "$GEN" -connect "127.0.0.1:$warm" -status -n 20 -time 600 \
 	    -warmup 0 -conc 4 -timeout 120 >/dev/null 2>>"$TMP/cg/gen.err" &&
-	    cg_dump >/dev/null
-}
-
-# cg_dump: callgrind's counts since the last dump (main thread), in CG_IR
-cg_dump() {
-	callgrind_control -d "$CG_PID" >>"$TMP/cg/control.log" 2>&1 ||
-	    return 1
-	CG_DUMPS=$((CG_DUMPS + 1))
-	CG_IR=$(sed -n 's/^totals: //p;s/^summary: //p' \
-	    "$CG_OUT.$CG_DUMPS-01" 2>/dev/null | head -n 1)
-	[ -n "$CG_IR" ]
+	    cg_dump
 }
 
 # cg_count PORT: N handshakes on PORT; CG_PER: millions of the server's
 # instructions per handshake.
 cg_count() {
-	CG_PER=
 	l=$("$GEN" -connect "127.0.0.1:$1" -status -n "$BENCH_CALLGRIND_N" \
 	    -time 600 -warmup 0 -conc 4 -timeout 120 2>>"$TMP/cg/gen.err") &&
 	    [ "$(val "$l" total)" = "$BENCH_CALLGRIND_N" ] &&
-	    [ "$(val "$l" failed)" = 0 ] && cg_dump || return 1
-	CG_PER=$(awk -v i="$CG_IR" -v n="$BENCH_CALLGRIND_N" 'BEGIN {
-	    printf "%.3f", i / n / 1e6 }')
+	    [ "$(val "$l" failed)" = 0 ] && cg_dump "$BENCH_CALLGRIND_N"
 }
 
-# stop_now PID: SIGKILL (valgrind's own exit may take long; the counts
-# are dumped already), and forget it.
-stop_now() {
-	[ -n "$1" ] || return 0
-	kill -9 "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
-
-echo "stapling_bench: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs," \
-    "load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+report_start
 echo "stapling_bench: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')," \
     "$(openssl version | cut -d ' ' -f 1-2); TLS 1.3, ECDSA P-256, X25519;" \
     "$BENCH_CONC in flight from $BENCH_THREADS threads; ${BENCH_TIME}s" \
@@ -480,7 +295,7 @@ while [ "$r" -le "$BENCH_COLD" ]; do
 	set -- $(ports 3)
 	smq_start cold-smq "$1" "$2"
 	cell cold_smq "$1" -first -wait 30 -pid "$SMQ_PID" ||
-	    echo "stapling_bench: staplemq cold start $r failed" >&2
+	    note "staplemq cold start $r failed"
 	alive "$SMQ_PID" || die "staplemq-broker died ($TMP/cold-smq)"
 	stop "$SMQ_PID" "$FD_PID"
 	for w in 1 auto; do
@@ -520,11 +335,9 @@ while [ "$r" -le "$BENCH_REPEAT" ]; do
 	for c in $CELLS; do
 		case $c in
 		smq_on) cell smq_on "$SP" -pid "$SMQ_PID" ||
-		    echo "stapling_bench: staplemq, stapling on, round $r" \
-		    "failed" >&2 ;;
+		    note "staplemq, stapling on, round $r failed" ;;
 		smq_off) cell smq_off "$PP" -pid "$SMQ_PID" ||
-		    echo "stapling_bench: staplemq, stapling off, round $r" \
-		    "failed" >&2 ;;
+		    note "staplemq, stapling off, round $r failed" ;;
 		nginx_1) cell nginx_1 "$N1P" -ppid "$N1_PID" ||
 		    FAILED_REF=1 ;;
 		nginx_auto) cell nginx_auto "$NAP" -ppid "$NA_PID" ||
@@ -546,8 +359,7 @@ done
 CG_ON=
 CG_OFF=
 CG_NGINX=
-if [ "$BENCH_CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1 &&
-    command -v callgrind_control >/dev/null 2>&1; then
+if have_callgrind; then
 	mkdir -p "$TMP/cg/tmp"
 	chmod 755 "$TMP/cg"
 	set -- $(ports 3)
@@ -568,15 +380,14 @@ if [ "$BENCH_CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1 &&
 	    cg_count "$CG_PLAIN" && CG_OFF=$CG_PER; then
 		:
 	else
-		echo "stapling_bench: callgrind runs of staplemq failed" \
-		    "($TMP/cg)" >&2
+		note "callgrind runs of staplemq failed ($TMP/cg)"
 	fi
 	stop_now "$CG_PID"
 	if cg_start nginx nginx && cg_count "$CG_NGINX_PORT" &&
 	    CG_NGINX=$CG_PER; then
 		:
 	else
-		echo "stapling_bench: callgrind runs of nginx failed ($TMP/cg)" >&2
+		note "callgrind runs of nginx failed ($TMP/cg)"
 	fi
 	stop_now "$CG_PID"
 fi
@@ -585,60 +396,8 @@ alive "$RESP_PID" || die "the responder died ($TMP/responder.log)"
 
 # --- the table -------------------------------------------------------------
 
-# row NAME STAPLEMQ REFERENCE KIND [NOTE]: KIND "ge:X" (the ratio >= X
-# passes), "info" (no target), or "text:TARGET:RESULT" (a judged row that
-# is not a ratio).  The ratio is $RATIO when set, else STAPLEMQ/REFERENCE.
-MISSES=0
-PASSES=0
-row() {
-	s=$2
-	m=$3
-	ratio=-
-	tgt=-
-	res=-
-	if [ -n "${RATIO:-}" ]; then
-		ratio=$(awk -v r="$RATIO" 'BEGIN { printf "%.3f", r }')
-	elif [ -n "$s" ] && [ -n "$m" ] && [ "$m" != 0 ]; then
-		case $s$m in
-		*[!0-9.]*) ;;	# not numbers: no ratio
-		*) ratio=$(awk -v s="$s" -v m="$m" 'BEGIN {
-		    printf "%.3f", s / m }') ;;
-		esac
-	fi
-	case $4 in
-	ge:*)
-		tgt=">=${4#ge:}"
-		if [ "$ratio" != - ]; then
-			res=$(awk -v r="$ratio" -v t="${4#ge:}" 'BEGIN {
-			    if (r >= t) print "PASS"; else print "MISS" }')
-		elif [ -n "$s" ] && [ -z "$m" ]; then
-			res=n/a		# the reference failed
-		else
-			res=MISS
-		fi
-		;;
-	text:*)
-		t=${4#text:}
-		tgt=${t%%:*}
-		res=${t#*:}
-		;;
-	esac
-	case $res in
-	PASS) PASSES=$((PASSES + 1)) ;;
-	MISS) MISSES=$((MISSES + 1)) ;;
-	esac
-	printf '%-48s %10s %10s %7s %7s %-5s %s\n' "$1" "${s:--}" "${m:--}" \
-	    "$ratio" "$tgt" "$res" "${5:-}"
-}
-
 pct() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", 100 * a / b }'
-}
-
-cpu() {
-	a=$(med "$1" server_cpu)
-	b=$(med "$2" server_cpu)
-	echo "${a:--}/${b:--}"
 }
 
 S_ON=$(med smq_on rate)
@@ -671,22 +430,22 @@ else
 	FIRST_RES="text:all s:MISS"
 fi
 
+ROW_W=48
+ROW_RULE=106
 echo
-printf '%-48s %10s %10s %7s %7s %-5s %s\n' "scenario (unit)" staplemq \
-    reference ratio target result note
-printf '%106s\n' "" | tr ' ' -
+row_head "scenario (unit)" staplemq reference ratio target result note
 RATIO=$(paired smq_on smq_off) row "stapling on/off, same broker (conn/s)" \
-    "$S_ON" "$S_OFF" ge:0.97 "cpu% $(cpu smq_on smq_off)"
+    "$S_ON" "$S_OFF" ge:0.97 "cpu% $(cpu_pair smq_on smq_off)"
 RATIO=$(paired smq_on smq_off cpu) row "  per broker CPU-second, on/off" \
     "$(per_cpu smq_on)" "$(per_cpu smq_off)" info
 RATIO=$(paired smq_on nginx_1) \
     row "staplemq vs nginx 1 worker, stapling (conn/s)" "$S_ON" "$N1" ge:1.0 \
-    "cpu% $(cpu smq_on nginx_1)"
+    "cpu% $(cpu_pair smq_on nginx_1)"
 RATIO=$(paired smq_on nginx_1 cpu) row "  per server CPU-second" \
     "$(per_cpu smq_on)" "$(per_cpu nginx_1)" info
 RATIO=$(paired smq_on nginx_auto) \
     row "staplemq vs nginx auto ($NWORKERS workers) (conn/s)" "$S_ON" "$NA" \
-    info "cpu% $(cpu smq_on nginx_auto)"
+    info "cpu% $(cpu_pair smq_on nginx_auto)"
 row "stapled from the first, vs nginx 1 worker (%)" "$(pct "$S_ST" "$S_TOT")" \
     "$(pct "$N1_ST" "$N1_TOT")" "$SHARE_RES" \
     "$S_ST/$S_TOT vs $N1_ST/$N1_TOT handshakes"
@@ -702,19 +461,14 @@ row "instructions per handshake, on/off (M)" "$CG_ON" "$CG_OFF" info \
 row "instructions per handshake vs nginx (M)" "$CG_ON" "$CG_NGINX" info \
     "both stapling"
 row "cold start, load from the first (conn/s)" "$(med cold_smq rate)" \
-    "$(med cold_nginx_1 rate)" info "cpu% $(cpu cold_smq cold_nginx_1)"
+    "$(med cold_nginx_1 rate)" info "cpu% $(cpu_pair cold_smq cold_nginx_1)"
 echo
 echo "ratio: the conn/s and CPU-second rows of the throughput part, the" \
     "median of the rounds' own ratios; the others, staplemq/reference."
 echo "cpu%: the servers' CPU over the measured seconds (100 = one core);" \
     "generator CPU (median, staplemq on / nginx 1):" \
     "$(med smq_on client_cpu)/$(med nginx_1 client_cpu)"
-echo "results: $PASSES PASS, $MISSES MISS; total time:" \
-    "$(( $(date +%s) - START ))s, load at the end" \
-    "$(cut -d ' ' -f 1-3 /proc/loadavg)"
-echo "$TICKS0 $(cpu_ticks)" | awk '{ t = $6 - $3; if (t > 0)
-	printf "CPU time of the machine: %.0f%% busy, %.0f%% stolen by the" \
-	    " hypervisor\n", 100 * ($4 - $1) / t, 100 * ($5 - $2) / t }'
+report_end
 [ -n "$N1" ] && [ -n "$NA" ] || FAILED_REF=1
 [ "$FAILED_REF" = 0 ] || die "an nginx cell (the reference) failed"
 exit 0
