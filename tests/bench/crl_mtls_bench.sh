@@ -16,9 +16,10 @@
 # staplemq: one broker with two ssl listeners on the same certificate,
 # both verify_peer + fail_if_no_peer_cert: "crl" (enable_crl_check) and
 # "nocrl" (reuse_sessions = false: a checking listener issues no session
-# tickets, and two tickets cost more than the check); fetcherd with crl_cache.urls naming the CRL.  mosquitto: one
-# listener, require_certificate, cafile the CA bundle, crlfile the same
-# CRL in PEM, tls_version tlsv1.3.  Measured:
+# tickets, and two tickets cost more than the check); fetcherd with
+# crl_cache.urls naming the CRL.  mosquitto: one listener,
+# require_certificate, cafile the CA bundle, crlfile the same CRL in PEM,
+# tls_version tlsv1.3.  Measured:
 #   - handshakes/s, CRL check on vs off (target >= 0.95), and vs
 #     mosquitto (no target); the cells take turns, every other round in
 #     the opposite order, BENCH_REPEAT rounds; the rates shown are
@@ -64,7 +65,8 @@
 #   MOSQUITTO           the mosquitto binary     (/usr/sbin/mosquitto)
 #   CC                  the compiler of the helpers                 (cc)
 set -eu
-. "$(dirname "$0")/lib.sh"	# alive, stop_pid
+ME=crl_mtls_bench
+. "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$ROOT"
@@ -77,7 +79,8 @@ BENCH_CALLGRIND=${BENCH_CALLGRIND:-1}
 BENCH_CALLGRIND_N=${BENCH_CALLGRIND_N:-100}
 BENCH_CONC=${BENCH_CONC:-32}
 BENCH_THREADS=${BENCH_THREADS:-2}
-ENTRIES=${CRL_BENCH_ENTRIES:-1000000}
+CRL_BENCH_ENTRIES=${CRL_BENCH_ENTRIES:-1000000}
+ENTRIES=$CRL_BENCH_ENTRIES
 BENCH_KEEP=${BENCH_KEEP:-0}
 MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
 CC=${CC:-cc}
@@ -88,37 +91,15 @@ CRLGEN=$BUILD/bench/crl_gen
 TCRL=$BUILD/tests/t_crl_table
 PYTHON=/usr/bin/python3
 
-die() {
-	echo "crl_mtls_bench: $*" >&2
-	exit 1
-}
-
-note() {
-	echo "crl_mtls_bench: $*" >&2
-}
-
-case $BENCH_TIME$BENCH_WARMUP in
-*[!0-9.]*) die "BENCH_TIME and BENCH_WARMUP are seconds" ;;
-esac
-for v in "$BENCH_REPEAT" "$BENCH_COLD" "$BENCH_CONC" "$BENCH_THREADS" \
-    "$ENTRIES" "$BENCH_CALLGRIND_N"; do
-	case $v in
-	''|*[!0-9]*|0) die "BENCH_REPEAT, BENCH_COLD, BENCH_CONC," \
-	    "BENCH_THREADS, CRL_BENCH_ENTRIES and BENCH_CALLGRIND_N are" \
-	    "numbers above 0" ;;
-	esac
-done
+need seconds BENCH_TIME BENCH_WARMUP
+need counts BENCH_REPEAT BENCH_COLD BENCH_CONC BENCH_THREADS \
+    CRL_BENCH_ENTRIES BENCH_CALLGRIND_N
 [ -x "$BROKER" ] && [ -x "$FETCHERD" ] ||
     die "$BROKER or $FETCHERD is missing; run make first"
 [ -x "$MOSQUITTO" ] || die "$MOSQUITTO is missing (apt-get install mosquitto)"
 
-mkdir -p "$BUILD/bench"
-$CC -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-    -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
-    -Wmissing-declarations -Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough \
-    -o "$GEN" tests/bench/tls_hs.c tests/bench/bench_client.c \
-    $(pkg-config --libs libssl libcrypto) \
-    -pthread || die "cannot build the generator"
+bench_cc "$GEN" tests/bench/tls_hs.c tests/bench/bench_client.c ||
+    die "cannot build the generator"
 $CC -O2 -o "$CRLGEN" tests/bench/crl_gen.c -lcrypto ||
     die "cannot build crl_gen"
 # The lookup row comes from the unit test (cmocka); without it, a MISS.
@@ -127,68 +108,9 @@ make -s BUILD="$BUILD" "$TCRL" >/dev/null 2>&1 ||
 
 # --- temporary directory, processes, cleanup --------------------------------
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/staplemq-crl-mtls-bench.XXXXXX")
+bench_begin staplemq-crl-mtls-bench
 # The daemons drop root: they must reach their directories in here.
 chmod 755 "$TMP"
-PIDS=""
-FAILED_REF=0
-START=$(date +%s)
-
-# stop PID...: stop them and forget them.
-stop() {
-	for s in "$@"; do
-		stop_pid "$s"
-		PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$s" | tr '\n' ' ')
-	done
-}
-
-cleanup() {
-	for p in $PIDS; do
-		stop_pid "$p"
-	done
-	if [ "$BENCH_KEEP" = 1 ]; then
-		echo "crl_mtls_bench: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-# ports N: N distinct free ports of 127.0.0.1
-ports() {
-	$PYTHON -c 'import socket, sys
-ss = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
-}
-
-# user, idle, steal ticks of the machine, from /proc/stat
-cpu_ticks() {
-	awk '/^cpu / { b = $2 + $3 + $4 + $7 + $8
-	    print b, $9, b + $5 + $6 + $9 }' /proc/stat
-}
-TICKS0=$(cpu_ticks)
-
-# elapsed CMD...: seconds (float) that CMD takes; its output in
-# $TMP/last.out, its exit status appended there when not 0.
-elapsed() {
-	$PYTHON -c 'import subprocess, sys, time
-with open(sys.argv[1], "wb") as out:
-    t0 = time.monotonic()
-    rc = subprocess.call(sys.argv[2:], stdout=out, stderr=out)
-    t = time.monotonic() - t0
-    if rc:
-        out.write(b"exit %d\n" % rc)
-print("%.3f" % t)' "$TMP/last.out" "$@"
-}
-
-# median of the numbers on stdin (the lower of two middles), "" if none
-median() {
-	grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR)
-	    print v[int((NR + 1) / 2)] }' || true
-}
 
 # kib PID FIELD: a field of /proc/PID/smaps_rollup, or of status (Vm*), kB
 kib() {
@@ -212,16 +134,11 @@ table_kib() {
 
 # --- PKI, CRL, responder ----------------------------------------------------
 
-echo "crl_mtls_bench: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs," \
-    "load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+report_start
 RESP_PORT=$(ports 1)
 CRL_URL="http://127.0.0.1:$RESP_PORT/crl/intermediate.crl"
-OCSP_URL="http://127.0.0.1:$RESP_PORT" \
-    CRL_BASE_URL="http://127.0.0.1:$RESP_PORT/crl" \
-    ./etc/demo-pki.sh "$TMP/pki" >"$TMP/pki.log" 2>&1 ||
-    { cat "$TMP/pki.log" >&2; die "etc/demo-pki.sh failed"; }
-chmod 755 "$TMP/pki"
 PKI=$TMP/pki
+pki_make "$PKI" "$RESP_PORT"
 REVOKED=$(openssl x509 -noout -serial -in "$PKI/client-revoked.pem")
 REVOKED=${REVOKED#serial=}
 GOOD=$(openssl x509 -noout -serial -in "$PKI/client.pem")
@@ -243,24 +160,8 @@ echo "crl_mtls_bench: CRL of $ENTRIES + 1 entries, $CRL_BYTES bytes" \
     "(DER), made in ${GEN_S}s; $(openssl version | cut -d ' ' -f 1-2)," \
     "$("$MOSQUITTO" -h 2>/dev/null | head -n 1 | sed 's/ is an MQTT.*//')"
 
-$PYTHON ./etc/demo-responder.py --pki "$PKI" --port "$RESP_PORT" \
-    >"$TMP/responder.log" 2>&1 &
-RESP_PID=$!
-PIDS="$PIDS $RESP_PID"
-for _ in $(seq 100); do
-	grep -q "listening on" "$TMP/responder.log" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q "listening on" "$TMP/responder.log" ||
-    { cat "$TMP/responder.log" >&2; die "the responder did not start"; }
-
-if [ "$(id -u)" = 0 ]; then
-	SMQ_USER=nobody
-	SMQ_GROUP=$(id -gn nobody)
-else
-	SMQ_USER=$(id -un)
-	SMQ_GROUP=$(id -gn)
-fi
+responder_start "$PKI" "$RESP_PORT"
+smq_user
 
 # --- configurations ---------------------------------------------------------
 
@@ -361,12 +262,6 @@ mosq_start() {
 	"$MOSQUITTO" -c "$TMP/mosq.conf" >>"$TMP/mosq.out" 2>&1 &
 	MOSQ_PID=$!
 	PIDS="$PIDS $MOSQ_PID"
-}
-
-# val LINE KEY: the value of KEY in a generator line
-val() {
-	echo "$1" | awk -v k="$2" '{ for (i = 1; i < NF; i += 2)
-	    if ($i == k) { print $(i + 1); exit } }'
 }
 
 # once PORT [ARGS...]: one mTLS connection to CONNACK with the good
@@ -556,11 +451,11 @@ cell() {
 	    -threads "$BENCH_THREADS" -timeout 20 -pid "$3" \
 	    2>"$TMP/gen.err"); then
 		echo "round $r $out" >>"$TMP/res.$1"
-		[ ! -s "$TMP/gen.err" ] || sed "s/^/crl_mtls_bench: $1: /" \
+		[ ! -s "$TMP/gen.err" ] || sed "s/^/$ME: $1: /" \
 		    "$TMP/gen.err" >&2
 		return 0
 	fi
-	sed "s/^/crl_mtls_bench: $1: /" "$TMP/gen.err" >&2
+	sed "s/^/$ME: $1: /" "$TMP/gen.err" >&2
 	return 1
 }
 
@@ -610,33 +505,19 @@ done
 # them.  (mosquitto is left out: at 100 ms a handshake natively, callgrind
 # would take minutes.)
 
-# cg_dump: callgrind's counts since the last dump (main thread), in CG_IR
-cg_dump() {
-	callgrind_control -d "$CG_PID" >>"$TMP/cg/control.log" 2>&1 ||
-	    return 1
-	CG_DUMPS=$((CG_DUMPS + 1))
-	CG_IR=$(sed -n 's/^totals: //p;s/^summary: //p' \
-	    "$CG_OUT.$CG_DUMPS-01" 2>/dev/null | head -n 1)
-	[ -n "$CG_IR" ]
-}
-
 # cg_count PORT: N connections to CONNACK on PORT; CG_PER: millions of
 # the broker's instructions per connection.
 cg_count() {
-	CG_PER=
 	l=$("$GEN" -connect "127.0.0.1:$1" -cert "$PKI/client-fullchain.pem" \
 	    -key "$PKI/client.key" -mqtt -n "$BENCH_CALLGRIND_N" -time 900 \
 	    -warmup 0 -conc 4 -timeout 120 2>>"$TMP/cg/gen.err") &&
 	    [ "$(val "$l" total)" = "$BENCH_CALLGRIND_N" ] &&
-	    [ "$(val "$l" failed)" = 0 ] && cg_dump || return 1
-	CG_PER=$(awk -v i="$CG_IR" -v n="$BENCH_CALLGRIND_N" 'BEGIN {
-	    printf "%.3f", i / n / 1e6 }')
+	    [ "$(val "$l" failed)" = 0 ] && cg_dump "$BENCH_CALLGRIND_N"
 }
 
 CG_CRL=
 CG_NOCRL=
-if [ "$BENCH_CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1 &&
-    command -v callgrind_control >/dev/null 2>&1; then
+if have_callgrind; then
 	mkdir -p "$TMP/cg"
 	set -- $(ports 2)
 	# The same configuration on other ports and the same runtime
@@ -645,12 +526,7 @@ if [ "$BENCH_CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1 &&
 	smq_conf "$TMP/cg/staplemq.conf" "$1" "$2"
 	echo "node.sandbox = false" >>"$TMP/cg/staplemq.conf"
 	CG_OUT=$TMP/cg/broker.out
-	CG_DUMPS=0
-	valgrind --tool=callgrind --separate-threads=yes \
-	    --callgrind-out-file="$CG_OUT" "$BROKER" -f \
-	    -c "$TMP/cg/staplemq.conf" >"$TMP/cg/broker.log" 2>&1 &
-	CG_PID=$!
-	PIDS="$PIDS $CG_PID"
+	cg_run "$TMP/cg/broker.log" "$BROKER" -f -c "$TMP/cg/staplemq.conf"
 	if once "$1" -timeout 300 >/dev/null 2>>"$TMP/cg/gen.err" &&
 	    once "$2" -timeout 300 >/dev/null 2>>"$TMP/cg/gen.err" &&
 	    cg_dump && cg_count "$1" && CG_CRL=$CG_PER &&
@@ -659,44 +535,10 @@ if [ "$BENCH_CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1 &&
 	else
 		note "the callgrind runs failed ($TMP/cg)"
 	fi
-	# SIGKILL: valgrind's own exit may take long; the counts are dumped.
-	kill -9 "$CG_PID" 2>/dev/null || true
-	wait "$CG_PID" 2>/dev/null || true
-	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$CG_PID" | tr '\n' ' ')
+	stop_now "$CG_PID"
 fi
 
 # --- the table -------------------------------------------------------------
-
-# med NAME KEY: the median of KEY over $TMP/res.NAME
-med() {
-	awk -v k="$2" '{ for (i = 1; i < NF; i += 2) if ($i == k)
-	    print $(i + 1) }' "$TMP/res.$1" | median
-}
-
-# per_cpu NAME: median of rate * 100 / server_cpu
-per_cpu() {
-	awk '{ for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
-	    if (v["server_cpu"] > 0) printf "%.0f\n",
-	    v["rate"] * 100 / v["server_cpu"] }' "$TMP/res.$1" | median
-}
-
-# paired A B [cpu]: the median over rounds of A's rate / B's rate in the
-# same round (with "cpu": of the rates per server CPU-second); each round
-# measures both within seconds, so the machine's other load, which comes
-# and goes over longer times, falls on both sides of each ratio alike.
-paired() {
-	awk -v cpu="${3:-}" '{ delete v
-	    for (i = 1; i < NF; i += 2) v[$i] = $(i + 1)
-	    x = v["rate"]
-	    if (cpu != "" && v["server_cpu"] > 0)
-		x = v["rate"] * 100 / v["server_cpu"]
-	    else if (cpu != "")
-		x = ""
-	    if (FILENAME == ARGV[1]) a[v["round"]] = x
-	    else if ((v["round"] in a) && a[v["round"]] != "" && x > 0)
-		printf "%.4f\n", a[v["round"]] / x }' \
-	    "$TMP/res.$1" "$TMP/res.$2" 2>/dev/null | median
-}
 
 # col FILE N: the median of column N of FILE
 col() {
@@ -707,78 +549,17 @@ mib() {
 	[ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
 }
 
-# row NAME STAPLEMQ REFERENCE KIND [NOTE]: KIND "ge:X" or "le:X" (the
-# ratio against X), "max:X" or "below:X" (staplemq's value itself: <= X,
-# < X), or "info" (a ratio, no target).
-MISSES=0
-PASSES=0
-row() {
-	s=$2
-	m=$3
-	ratio=-
-	tgt=-
-	res=-
-	if [ -n "${RATIO:-}" ]; then
-		ratio=$(awk -v r="$RATIO" 'BEGIN {
-		    f = r >= 0.995 && r < 1.005 ? "%.3f" : "%.2f"; printf f, r }')
-	elif [ -n "$s" ] && [ -n "$m" ] && [ "$m" != 0 ]; then
-		case $s$m in
-		*[!0-9.]*) ;;
-		*) ratio=$(awk -v s="$s" -v m="$m" 'BEGIN { r = s / m
-		    f = r >= 0.995 && r < 1.005 ? "%.3f" : "%.2f"
-		    printf f, r }') ;;
-		esac
-	fi
-	case $4 in
-	ge:*|le:*)
-		tgt=">=${4#ge:}"
-		[ "${4%%:*}" = le ] && tgt="<=${4#le:}"
-		if [ "$ratio" != - ]; then
-			res=$(awk -v s="$s" -v m="$m" -v t="${4#*:}" \
-			    -v k="${4%%:*}" -v p="${RATIO:-}" 'BEGIN {
-			    r = p != "" ? p : s / m
-			    if (k == "ge") ok = r >= t; else ok = r <= t
-			    if (ok) print "PASS"; else print "MISS" }')
-		else
-			res=MISS	# a cell that could not be measured
-		fi
-		;;
-	max:*|below:*)
-		ratio=-
-		t=${4#*:}
-		tgt="<=$t"
-		[ "${4%%:*}" = below ] && tgt="<$t"
-		if [ -n "$s" ]; then
-			res=$(awk -v s="$s" -v t="$t" -v k="${4%%:*}" 'BEGIN {
-			    if (k == "max") ok = s <= t; else ok = s < t
-			    if (ok) print "PASS"; else print "MISS" }')
-		else
-			res=MISS
-		fi
-		;;
-	esac
-	case $res in
-	PASS) PASSES=$((PASSES + 1)) ;;
-	MISS) MISSES=$((MISSES + 1)) ;;
-	esac
-	printf '%-50s %10s %10s %7s %7s %-5s %s\n' "$1" "${s:--}" "${m:--}" \
-	    "$ratio" "$tgt" "$res" "${5:-}"
-}
-
-cpu() {
-	echo "$(med "$1" server_cpu)/$(med "$2" server_cpu)"
-}
-
 S_CRL=$(med crl rate)
 S_NOCRL=$(med nocrl rate)
 M_RATE=$(med mosq rate)
 
+ROW_W=50
+ROW_RULE=108
+ROW_RATIO=near1
 echo
-printf '%-50s %10s %10s %7s %7s %-5s %s\n' "scenario (unit)" staplemq \
-    reference ratio target result "note"
-printf '%108s\n' "" | tr ' ' -
+row_head "scenario (unit)" staplemq reference ratio target result note
 RATIO=$(paired crl nocrl) row "mTLS to CONNACK, CRL check on/off (conn/s)" \
-    "$S_CRL" "$S_NOCRL" ge:0.95 "cpu% $(cpu crl nocrl)"
+    "$S_CRL" "$S_NOCRL" ge:0.95 "cpu% $(cpu_pair crl nocrl)"
 RATIO=$(paired crl nocrl cpu) row "  per broker CPU-second, on/off" \
     "$(per_cpu crl)" "$(per_cpu nocrl)" info
 row "  instructions per connection, on/off (M)" "$CG_CRL" "$CG_NOCRL" info \
@@ -800,11 +581,9 @@ row "CRL lookup, 1M entries, median, hit (ns)" "$LOOK_HIT" "" below:1000 \
 row "ingest: fetcherd vs openssl crl -noout (s)" "$INGEST_FD" \
     "$INGEST_OSSL" le:1.5 "download+verify+table+publish vs parse"
 echo
-printf '%-50s %10s %10s %7s\n' "staplemq vs mosquitto, same CRL" staplemq \
-    mosquitto ratio
-printf '%108s\n' "" | tr ' ' -
+row_head "staplemq vs mosquitto, same CRL" staplemq mosquitto ratio
 row "mTLS to CONNACK with the CRL (conn/s)" "$S_CRL" "$M_RATE" info \
-    "cpu% $(cpu crl mosq)"
+    "cpu% $(cpu_pair crl mosq)"
 row "  per server CPU-second" "$(per_cpu crl)" "$(per_cpu mosq)" info
 row "start-up, exec to port accepting (ms)" "$(col "$TMP/start.smq" 1)" \
     "$(col "$TMP/start.mosq" 1)" info "staplemq: CRL persisted"
@@ -823,12 +602,7 @@ echo "ratio: on/off rows, the median of the rounds' own ratios; others," \
 echo "cpu%: the servers' CPU over the measured seconds (100 = one core);" \
     "generator CPU (median, crl/nocrl/mosquitto):" \
     "$(med crl client_cpu)/$(med nocrl client_cpu)/$(med mosq client_cpu)"
-echo "results: $PASSES PASS, $MISSES MISS; total time:" \
-    "$(( $(date +%s) - START ))s, load at the end" \
-    "$(cut -d ' ' -f 1-3 /proc/loadavg)"
-echo "$TICKS0 $(cpu_ticks)" | awk '{ t = $6 - $3; if (t > 0)
-	printf "CPU time of the machine: %.0f%% busy, %.0f%% stolen by the" \
-	    " hypervisor\n", 100 * ($4 - $1) / t, 100 * ($5 - $2) / t }'
+report_end
 [ -n "$M_RATE" ] || FAILED_REF=1
 [ -n "$INGEST_OSSL" ] || FAILED_REF=1
 [ "$FAILED_REF" = 0 ] || die "a reference cell (mosquitto, openssl) failed"
