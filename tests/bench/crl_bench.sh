@@ -33,6 +33,9 @@ die() {
 
 [ -x "$FETCHERD" ] || die "no $FETCHERD: run make first"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/crl_bench.XXXXXX")
+# fetcherd drops root (to node.fetcher_user): it must reach its
+# directories in here.
+chmod 755 "$WORK"
 RESPONDER_PID=
 cleanup() {
 	if [ -n "$RESPONDER_PID" ]; then
