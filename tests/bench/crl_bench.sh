@@ -15,6 +15,8 @@
 # Knobs (environment): CRL_BENCH_ENTRIES (1000000), CRL_BENCH_RUNS (3),
 # CC (cc), OPENSSL (openssl), KEEP=1 keeps the work directory.
 set -eu
+ME=crl_bench
+. "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 BUILD=${1:-$ROOT/build}
@@ -23,45 +25,15 @@ ENTRIES=${CRL_BENCH_ENTRIES:-1000000}
 RUNS=${CRL_BENCH_RUNS:-3}
 CC=${CC:-cc}
 OPENSSL=${OPENSSL:-openssl}
+BENCH_KEEP=${KEEP:-0}
 PYTHON=/usr/bin/python3
 FETCHERD=$BUILD/staplemq-fetcherd
 
-die() {
-	echo "crl_bench: $*" >&2
-	exit 1
-}
-
 [ -x "$FETCHERD" ] || die "no $FETCHERD: run make first"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/crl_bench.XXXXXX")
+bench_begin crl_bench
 # fetcherd drops root (to node.fetcher_user): it must reach its
 # directories in here.
-chmod 755 "$WORK"
-RESPONDER_PID=
-cleanup() {
-	if [ -n "$RESPONDER_PID" ]; then
-		kill "$RESPONDER_PID" 2>/dev/null || true
-		wait "$RESPONDER_PID" 2>/dev/null || true
-	fi
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "crl_bench: kept $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-# seconds (float) that "$@" takes, its output in $WORK/last.out
-elapsed() {
-	$PYTHON -c 'import subprocess, sys, time
-with open(sys.argv[1], "wb") as out:
-    t0 = time.monotonic()
-    rc = subprocess.call(sys.argv[2:], stdout=out, stderr=out)
-    t = time.monotonic() - t0
-    if rc:
-        out.write(b"exit %d\n" % rc)
-print("%.3f" % t)' "$WORK/last.out" "$@"
-}
+chmod 755 "$TMP"
 
 # the least of a list of numbers
 least() {
@@ -71,50 +43,40 @@ least() {
 # peak resident memory of "$@" in MiB (GNU time), or "?"
 peak_mib() {
 	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -f '%M' -o "$WORK/rss" "$@" >/dev/null 2>&1 ||
+		/usr/bin/time -f '%M' -o "$TMP/rss" "$@" >/dev/null 2>&1 ||
 		    true
-		echo $(( $(tail -n 1 "$WORK/rss") / 1024 ))
+		echo $(( $(tail -n 1 "$TMP/rss") / 1024 ))
 	else
 		echo "?"
 	fi
 }
 
-PORT=$($PYTHON -c 'import socket; s = socket.socket();
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(ports 1)
 URL="http://127.0.0.1:$PORT/crl/big.crl"
 
 echo "crl_bench: demo PKI, $ENTRIES-entry CRL, responder on 127.0.0.1:$PORT"
-CRL_BASE_URL="http://127.0.0.1:$PORT/crl" \
-    OCSP_URL="http://127.0.0.1:$PORT" \
-    "$ROOT/etc/demo-pki.sh" "$WORK/pki" >/dev/null
-"$CC" -O2 -o "$WORK/crl_gen" "$ROOT/tests/bench/crl_gen.c" -lcrypto
-REVOKED=$("$OPENSSL" x509 -noout -serial -in "$WORK/pki/client-revoked.pem")
+pki_make "$TMP/pki" "$PORT"
+"$CC" -O2 -o "$TMP/crl_gen" "$ROOT/tests/bench/crl_gen.c" -lcrypto
+REVOKED=$("$OPENSSL" x509 -noout -serial -in "$TMP/pki/client-revoked.pem")
 REVOKED=${REVOKED#serial=}
-GEN=$(elapsed "$WORK/crl_gen" "$WORK/pki/intermediate.pem" \
-    "$WORK/pki/intermediate.key" "$ENTRIES" 100 "$WORK/pki/crl/big.crl" \
+GEN=$(elapsed "$TMP/crl_gen" "$TMP/pki/intermediate.pem" \
+    "$TMP/pki/intermediate.key" "$ENTRIES" 100 "$TMP/pki/crl/big.crl" \
     "$REVOKED")
-[ -s "$WORK/pki/crl/big.crl" ] || die "crl_gen: $(cat "$WORK/last.out")"
-SIZE=$(wc -c <"$WORK/pki/crl/big.crl")
+[ -s "$TMP/pki/crl/big.crl" ] || die "crl_gen: $(cat "$TMP/last.out")"
+SIZE=$(wc -c <"$TMP/pki/crl/big.crl")
 echo "crl_bench: CRL of $SIZE bytes made in ${GEN}s"
 
-"$PYTHON" "$ROOT/etc/demo-responder.py" --pki "$WORK/pki" --port "$PORT" \
-    >"$WORK/responder.log" 2>&1 &
-RESPONDER_PID=$!
-for _ in $(seq 100); do
-	grep -q "listening on" "$WORK/responder.log" 2>/dev/null && break
-	sleep 0.1
-done
-grep -q "listening on" "$WORK/responder.log" || die "responder did not start"
+responder_start "$TMP/pki" "$PORT"
 
-cat >"$WORK/staplemq.conf" <<EOF
-node.runtime_dir = "$WORK/run"
-node.data_dir = "$WORK/data"
+cat >"$TMP/staplemq.conf" <<EOF
+node.runtime_dir = "$TMP/run"
+node.data_dir = "$TMP/data"
 log.level = warning
 listeners.ssl.bench {
   bind = "127.0.0.1:1"
-  ssl_options.certfile = "$WORK/pki/server-ec.pem"
-  ssl_options.keyfile = "$WORK/pki/server-ec.key"
-  ssl_options.cacertfile = "$WORK/pki/cacert.pem"
+  ssl_options.certfile = "$TMP/pki/server-ec.pem"
+  ssl_options.keyfile = "$TMP/pki/server-ec.key"
+  ssl_options.cacertfile = "$TMP/pki/cacert.pem"
   ssl_options.verify = verify_peer
   ssl_options.enable_crl_check = true
 }
@@ -126,18 +88,18 @@ EOF
 OSSL_TIMES= FD_TIMES=
 for _ in $(seq "$RUNS"); do
 	OSSL_TIMES="$OSSL_TIMES $(elapsed "$OPENSSL" crl -inform DER -noout \
-	    -in "$WORK/pki/crl/big.crl")"
-	rm -rf "$WORK/run" "$WORK/data"
+	    -in "$TMP/pki/crl/big.crl")"
+	rm -rf "$TMP/run" "$TMP/data"
 	FD_TIMES="$FD_TIMES $(elapsed "$FETCHERD" --check --publish \
-	    -c "$WORK/staplemq.conf")"
-	grep -q "1 CRL source, 1 verified" "$WORK/last.out" ||
-	    die "fetcherd did not verify the CRL: $(cat "$WORK/last.out")"
+	    -c "$TMP/staplemq.conf")"
+	grep -q "1 CRL source, 1 verified" "$TMP/last.out" ||
+	    die "fetcherd did not verify the CRL: $(cat "$TMP/last.out")"
 done
 OSSL=$(least $OSSL_TIMES)
 FD=$(least $FD_TIMES)
 
 # The snapshot must name the CRL and its table must list the client.
-"$PYTHON" - "$WORK/run" "$URL" "$ENTRIES" "$REVOKED" <<'EOF' ||
+"$PYTHON" - "$TMP/run" "$URL" "$ENTRIES" "$REVOKED" <<'EOF' ||
 import hashlib, struct, sys
 run, url, n, revoked = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 data = open(run + "/snapshot", "rb").read()
@@ -163,9 +125,9 @@ EOF
     die "the published snapshot is wrong"
 
 OSSL_MIB=$(peak_mib "$OPENSSL" crl -inform DER -noout \
-    -in "$WORK/pki/crl/big.crl")
-rm -rf "$WORK/run" "$WORK/data"
-FD_MIB=$(peak_mib "$FETCHERD" --check --publish -c "$WORK/staplemq.conf")
+    -in "$TMP/pki/crl/big.crl")
+rm -rf "$TMP/run" "$TMP/data"
+FD_MIB=$(peak_mib "$FETCHERD" --check --publish -c "$TMP/staplemq.conf")
 RATIO=$("$PYTHON" -c "print('%.2f' % ($FD / $OSSL))")
 
 echo "crl_bench: openssl crl -noout (parse only):      ${OSSL}s," \
