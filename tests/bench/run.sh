@@ -27,7 +27,8 @@
 #   MOSQUITTO             the mosquitto binary        (/usr/sbin/mosquitto)
 #   CC                    the compiler of the load generator       (cc)
 set -eu
-. "$(dirname "$0")/lib.sh"	# alive, stop_pid
+ME=bench
+. "$(dirname "$0")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$ROOT"
@@ -42,18 +43,10 @@ MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
 CC=${CC:-cc}
 BROKER=$BUILD/staplemq-broker
 GEN=$BUILD/bench/mqtt_bench
+PYTHON=/usr/bin/python3
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
-
-case $BENCH_TIME$BENCH_WARMUP in
-*[!0-9.]*) die "BENCH_TIME and BENCH_WARMUP are seconds" ;;
-esac
-case $BENCH_REPEAT in
-''|*[!0-9]*|0) die "BENCH_REPEAT is a positive number" ;;
-esac
+need seconds BENCH_TIME BENCH_WARMUP
+need counts BENCH_REPEAT
 NEAR_REPEAT=$BENCH_REPEAT
 [ "$NEAR_REPEAT" -ge 3 ] || NEAR_REPEAT=3
 case $BENCH_CONNS in
@@ -64,34 +57,12 @@ esac
 
 # --- the load generator -----------------------------------------------------
 
-mkdir -p "$BUILD/bench"
-$CC -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-    -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
-    -Wmissing-declarations -Wformat=2 -Wundef -Wvla -Wimplicit-fallthrough \
-    -Ibroker -Icommon -o "$GEN" tests/bench/mqtt_bench.c broker/mqtt_codec.c \
-    $(pkg-config --libs libssl libcrypto) -pthread ||
-    die "cannot build the load generator"
+bench_cc "$GEN" -Ibroker -Icommon tests/bench/mqtt_bench.c \
+    broker/mqtt_codec.c || die "cannot build the load generator"
 
 # --- temporary directory, processes, cleanup --------------------------------
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/staplemq-bench.XXXXXX")
-PIDS=""
-FAILED_REF=0
-
-cleanup() {
-	for p in $PIDS; do
-		stop_pid "$p"
-	done
-	if [ "$BENCH_KEEP" = 1 ]; then
-		echo "bench: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-# A child that crashed stays a zombie until waited for: not alive.
+bench_begin staplemq-bench
 
 # --- PKI and limits ---------------------------------------------------------
 
@@ -116,15 +87,7 @@ fi
 
 # --- configurations ---------------------------------------------------------
 
-# staplemq runs as shipped, sandbox on: started as root it refuses to stay
-# root, so it becomes nobody (it opens its keys before that).
-if [ "$(id -u)" = 0 ]; then
-	SMQ_USER=nobody
-	SMQ_GROUP=$(id -gn nobody)
-else
-	SMQ_USER=$(id -un)
-	SMQ_GROUP=$(id -gn)
-fi
+smq_user
 
 # smq_conf NAME TCPPORT TLSPORT KEYTYPE: staplemq's bench configuration.
 smq_conf() {
@@ -203,10 +166,10 @@ start() {
 	fi
 }
 
-stop() {
+# stop_broker NAME: the broker start() started as NAME.
+stop_broker() {
 	eval "p=\$${1}_pid"
-	stop_pid "$p"
-	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$p" | tr '\n' ' ')
+	stop "$p"
 }
 
 # A broker that died during a cell is started again for the next ones.
@@ -275,9 +238,9 @@ pair() {
 	done
 }
 
-# med BROKER KEY: the median of KEY over the last pair's runs on BROKER
+# kv_med BROKER KEY: the median of KEY over the last pair's runs on BROKER
 # (the lower one of an even count), or fail/crash when none measured it.
-med() {
+kv_med() {
 	tr ' ' '\n' <"$TMP/res.$1" | sed -n "s/^$2=//p" | sort -n |
 	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }' |
 	    grep . || grep -m 1 -x 'fail\|crash' "$TMP/res.$1" || true
@@ -311,9 +274,9 @@ function num(v) { return v ~ /^[0-9.]+$/ }
 }
 END { if (summary) printf "ratios: %d PASS, %d MISS\n", pass, miss }'
 
-# row NAME KIND UNIT S M SCPU MCPU: one line of the table, printed now and
-# kept for the summary.
-row() {
+# mqtt_row NAME KIND UNIT S M SCPU MCPU: one line of the table, printed
+# now and kept for the summary.
+mqtt_row() {
 	l="$1|$2|$3|$4|$5|$6|$7"
 	echo "$l" >>"$TABLE"
 	echo "$l" | awk -F'|' -v summary=0 "$FORMAT"
@@ -349,8 +312,8 @@ tput_row() {
 	name="QoS $1 $topo $3 B $(echo "$4" | tr a-z A-Z)"
 	wanted "$name" || return 0
 	pair "$BENCH_REPEAT" tput "$4" $t $g -q "$1" -s "$3"
-	row "$name" high msg/s "$(med smq rate)" "$(med mosq rate)" \
-	    "$(med smq broker_cpu)" "$(med mosq broker_cpu)"
+	mqtt_row "$name" high msg/s "$(kv_med smq rate)" "$(kv_med mosq rate)" \
+	    "$(kv_med smq broker_cpu)" "$(kv_med mosq broker_cpu)"
 	for b in smq mosq; do
 		if grep -q 'stalls=[1-9]' "$TMP/res.$b"; then
 			NOTES="${NOTES}note: $name: messages to $b stopped"
@@ -365,10 +328,10 @@ tput_row() {
 latency_rows() {
 	wanted "latency" || return 0
 	pair "$NEAR_REPEAT" latency tcp -r 1000 -s 64
-	row "latency p50, QoS 0 1->1 1000/s TCP" info us "$(med smq p50_us)" \
-	    "$(med mosq p50_us)" "" ""
-	row "latency p99, QoS 0 1->1 1000/s TCP" info us "$(med smq p99_us)" \
-	    "$(med mosq p99_us)" "" ""
+	mqtt_row "latency p50, QoS 0 1->1 1000/s TCP" info us \
+	    "$(kv_med smq p50_us)" "$(kv_med mosq p50_us)" "" ""
+	mqtt_row "latency p99, QoS 0 1->1 1000/s TCP" info us \
+	    "$(kv_med smq p99_us)" "$(kv_med mosq p99_us)" "" ""
 }
 
 # handshake_row LABEL: full TLS 1.3 handshakes with CONNECT/CONNACK.
@@ -376,13 +339,14 @@ handshake_row() {
 	name="TLS 1.3 handshakes $1"
 	wanted "$name" || return 0
 	pair "$NEAR_REPEAT" handshake tls -T -c 32 -j 2
-	row "$name" high "conn/s" "$(med smq rate)" "$(med mosq rate)" \
-	    "$(med smq broker_cpu)" "$(med mosq broker_cpu)"
+	mqtt_row "$name" high "conn/s" "$(kv_med smq rate)" \
+	    "$(kv_med mosq rate)" "$(kv_med smq broker_cpu)" \
+	    "$(kv_med mosq broker_cpu)"
 	# The client's side of an ECDSA handshake costs more than the
 	# server's: with two cores the generator may be the limit, so the
 	# rate per second of broker CPU is shown too.
-	row "  same, per broker CPU-second" info "conn/cpu-s" \
-	    "$(med smq per_cpu)" "$(med mosq per_cpu)" "" ""
+	mqtt_row "  same, per broker CPU-second" info "conn/cpu-s" \
+	    "$(kv_med smq per_cpu)" "$(kv_med mosq per_cpu)" "" ""
 }
 
 # memory_row tls|tcp: idle connections on freshly started brokers, so that
@@ -397,28 +361,21 @@ memory_row() {
 	start staplemq smq ec
 	start mosquitto mosq ec
 	pair 1 idle "$1" $t -n "$CONNS" -c 64 -W 2
-	stop smq
-	stop mosq
-	row "$name, $CONNS conns" "$kind" B "$(med smq per_conn_bytes)" \
-	    "$(med mosq per_conn_bytes)" "" ""
-	n="$1: connections reached: staplemq $(med smq conns), mosquitto"
-	n="$n $(med mosq conns) of $CONNS; VmRSS kB before/after: staplemq"
-	n="$n $(med smq rss_before_kb)/$(med smq rss_after_kb), mosquitto"
-	n="$n $(med mosq rss_before_kb)/$(med mosq rss_after_kb)"
+	stop_broker smq
+	stop_broker mosq
+	mqtt_row "$name, $CONNS conns" "$kind" B \
+	    "$(kv_med smq per_conn_bytes)" "$(kv_med mosq per_conn_bytes)" "" ""
+	n="$1: connections reached: staplemq $(kv_med smq conns), mosquitto"
+	n="$n $(kv_med mosq conns) of $CONNS; VmRSS kB before/after: staplemq"
+	n="$n $(kv_med smq rss_before_kb)/$(kv_med smq rss_after_kb), mosquitto"
+	n="$n $(kv_med mosq rss_before_kb)/$(kv_med mosq rss_after_kb)"
 	MEM_NOTE="$MEM_NOTE$n
 "
 }
 
 # --- the run ----------------------------------------------------------------
 
-# cpu_ticks: "busy steal total" from /proc/stat.  On a virtual machine
-# the hypervisor may run others on our CPUs (steal): numbers measured then
-# are lower and noisier, so the share is printed at the end.
-cpu_ticks() {
-	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i
-		print t - $5 - $6 - $9, $9, t; exit }' /proc/stat
-}
-
+# The run is timed from here (not from the PKI and the configurations).
 START=$(date +%s)
 TICKS0=$(cpu_ticks)
 MEM_NOTE=""
@@ -450,16 +407,16 @@ for tr in tcp tls; do
 done
 latency_rows
 handshake_row "ECDSA P-256"
-stop smq
-stop mosq
+stop_broker smq
+stop_broker mosq
 
 # RSA-2048 certificate: handshakes.
 if wanted "TLS 1.3 handshakes RSA-2048"; then
 	start staplemq smq rsa
 	start mosquitto mosq rsa
 	handshake_row "RSA-2048"
-	stop smq
-	stop mosq
+	stop_broker smq
+	stop_broker mosq
 fi
 
 # The TCP row tells staplemq's own per-connection cost from OpenSSL's.
@@ -473,9 +430,7 @@ echo
 [ ! -s "$TABLE" ] || awk -F'|' -v summary=1 "$FORMAT" "$TABLE"
 echo "total time: $(( $(date +%s) - START ))s," \
     "load at the end $(cut -d ' ' -f 1-3 /proc/loadavg)"
-echo "$TICKS0 $(cpu_ticks)" | awk '{ t = $6 - $3; if (t > 0)
-	printf "CPU time of the machine: %.0f%% busy, %.0f%% stolen by the" \
-	    " hypervisor\n", 100 * ($4 - $1) / t, 100 * ($5 - $2) / t }'
+cpu_share
 
 # The other suites, each side by side with its own reference: TLS-PSK
 # against mosquitto's psk_file, stapling against nginx, a 1,000,000-entry
