@@ -540,8 +540,10 @@ client_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * A handshake paused for revocation data goes on: the verify callback
- * judges again.  What the peer sent meanwhile waits in the socket.
+ * A handshake paused for revocation data goes on, in its own read
+ * callback (not in the caller's walk of the client list, which the
+ * CONNECT that may follow could change): the verify callback judges
+ * again.  What the peer sent meanwhile waits in the socket.
  */
 void
 client_resume(struct client *c)
@@ -549,7 +551,7 @@ client_resume(struct client *c)
 	c->state = CS_TLS_HANDSHAKE;
 	client_timer_set(c, c->listener->handshake_ms);
 	event_add(c->ev_read, NULL);
-	client_handshake(c);
+	event_active(c->ev_read, EV_READ, 0);
 }
 
 /* Bytes queued for the peer and not yet written. */
