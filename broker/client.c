@@ -371,8 +371,14 @@ client_handshake(struct client *c)
 	SSL_clear_mode(c->ssl, SSL_MODE_ASYNC);
 	c->state = CS_WAIT_CONNECT;
 	client_timer_set(c, c->broker->lim.idle_timeout_ms);
-	/* Application data may have come with the last handshake flight. */
-	client_read_cb(c->fd, EV_READ, c);
+	/*
+	 * Application data that came with the last handshake flight and sits
+	 * in OpenSSL's buffer has no read event to announce it; what is still
+	 * in the socket has (level-triggered), and reading it now would cost
+	 * a pair of buffers and an EAGAIN for every client that sent nothing.
+	 */
+	if (SSL_has_pending(c->ssl))
+		client_read_cb(c->fd, EV_READ, c);
 }
 
 /* Read what is available, up to a budget. Returns bytes, or -1 closed. */
