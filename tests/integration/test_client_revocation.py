@@ -409,3 +409,34 @@ def test_past_max_waiting_a_handshake_is_judged_at_once(rev):
     # the CRL is in the snapshot now: the revoked device gets the reason
     out = s_client(rev, *revoked(rev), "-ign_eof")
     assert "certificate revoked" in out, out
+
+
+def test_many_devices_wait_for_one_crl_and_all_go_on(rev):
+    """A fleet reconnecting at once while its CRL is slow to come: every
+    handshake waits, one request reaches fetcherd's responder, and all of
+    them go on when the CRL is published; the revoked one is refused."""
+    rev.responder.control(crl_mode="slow", delay=3)
+    c = rev.conf(extra="crl_cache.fetch_timeout = 30s\n")
+    d = rev.start(c)
+    results = [None] * 40
+
+    def device(i):
+        try:
+            r, ack = mqtt_tls(rev, *good(rev), f"fleet-{i}")
+            results[i] = ack
+            r.send(raw.PINGREQ).expect(13)
+        except Exception as exc:        # counted below
+            results[i] = exc
+
+    threads = [threading.Thread(target=device, args=(i,))
+               for i in range(len(results))]
+    for t in threads:
+        t.start()
+    out = s_client(rev, *revoked(rev), "-ign_eof")
+    for t in threads:
+        t.join(timeout(60))
+    assert results == [(False, 0)] * len(results), results
+    assert "certificate revoked" in out, out
+    assert rev.responder.stats()["by_path"].get(
+        "GET /crl/intermediate.crl") == 1
+    assert d["broker"].alive()
