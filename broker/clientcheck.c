@@ -39,6 +39,12 @@
 
 #define REQ_BUF_MAX	(32 * 1024)	/* one encoded fetch request */
 #define REQ_QUEUE_MAX	4096		/* requests waiting for the socket */
+/*
+ * OpenSSL has no "revocation status unknown" error: this is the one it
+ * turns into the certificate_unknown alert (RFC 8446 6.2), which says so
+ * to the device; X509_V_ERR_UNABLE_TO_GET_CRL would say unknown_ca.
+ */
+#define ERR_STATUS_UNKNOWN	X509_V_ERR_OCSP_VERIFY_NEEDED
 
 static bool async_pool;		/* ASYNC_init_thread() done */
 
@@ -536,7 +542,7 @@ clientcheck_verify_cb(X509_STORE_CTX *ctx, void *arg)
 		}
 		verdict(c, "refused", r.why);
 		b->stats.revoked_refused++;
-		X509_STORE_CTX_set_error(ctx, X509_V_ERR_UNABLE_TO_GET_CRL);
+		X509_STORE_CTX_set_error(ctx, ERR_STATUS_UNKNOWN);
 		return 0;
 	}
 }
