@@ -407,3 +407,34 @@ def test_socket_activation_in_a_network_namespace(world, procs):
     devs = [ln.split(":")[0].strip() for ln in Path(
         f"/proc/{b.proc.pid}/net/dev").read_text().splitlines()[2:]]
     assert devs == ["lo"], devs
+
+
+def test_sandboxed_client_checks_pause_and_refuse(world, procs):
+    """Client revocation under the real deployment: both daemons as their
+    own users with their seccomp filters. The first handshake of a
+    revoked device pauses while the broker asks fetcherd over nng for the
+    CRL its certificate names and the OCSP answer, then fails with
+    certificate_revoked; a good device gets its CONNACK."""
+    d = world.subdir("client-checks")
+    ssl = free_port()
+    conf = world.conf(d, ssl_port=ssl, stapling=False, text=(
+        "listeners.ssl.default.ssl_options {\n"
+        "  verify = verify_peer\n  fail_if_no_peer_cert = true\n"
+        "  enable_crl_check = true\n  ocsp.client_check = leaf\n}\n"))
+    procs("staplemq-fetcherd", conf)
+    b = procs("staplemq-broker", conf)
+    assert "seccomp filter installed" in b.log()
+    assert wait_port(ssl, 15)
+    out = s_client(ssl, world.pki, "-cert",
+                   str(world.pki / "client-revoked-fullchain.pem"), "-key",
+                   str(world.pki / "client-revoked.key"), "-ign_eof")
+    assert "alert certificate revoked" in out, out
+    b.wait_log(r"device-revoked serial .* refused: (listed in the CRL|"
+               r"revoked according to OCSP)")
+    out = s_client(ssl, world.pki, "-cert",
+                   str(world.pki / "client-fullchain.pem"), "-key",
+                   str(world.pki / "client.key"))
+    assert "Verify return code: 0 (ok)" in out, out
+    assert "alert" not in out, out
+    b.wait_log(r"device-good serial .* accepted: revocation status "
+               r"known: good")
