@@ -153,6 +153,9 @@ deliver(struct notify_pub *p, nng_socket *r, struct notify_sub *sub,
 				bad++;
 				continue;
 			}
+			/* Repeats of an earlier one may still be on the way. */
+			if (got < gen)
+				continue;
 			assert_int_equal(got, gen);
 			/* Drain the repeats. */
 			while ((rc = notify_sub_recv(sub, &got)) == 1)
@@ -974,7 +977,7 @@ t_garbage(void **state)
 	uint64_t			 g;
 	uint8_t				*big;
 	char				*logged;
-	int				 saved;
+	int				 saved, rc;
 
 	(void)state;
 	r = raw_pub();
@@ -998,7 +1001,10 @@ t_garbage(void **state)
 	    strstr(logged, "type 300") == NULL)
 		fail_msg("log: %s", logged);
 	free(logged);
-	assert_int_equal(notify_sub_recv(s, &g), 0);
+	/* Nothing but late repeats of the last good note. */
+	while ((rc = notify_sub_recv(s, &g)) == 1)
+		assert_int_equal(g, 4);
+	assert_int_equal(rc, 0);
 
 	/* Over IPC_MAX_MSG: nng drops it (and the pipe), never hands it on. */
 	assert_non_null(big = calloc(1, IPC_MAX_MSG + 1));
