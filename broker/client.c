@@ -381,6 +381,19 @@ client_handshake(struct client *c)
 		client_read_cb(c->fd, EV_READ, c);
 }
 
+/*
+ * OpenSSL reads ahead (tls.c): bytes it holds have no read event to
+ * announce them, so a client that stopped reading with some there (its
+ * read budget spent) is read again on the next turn of the loop.
+ */
+static void
+client_tls_reread(struct client *c)
+{
+	if (c->ssl != NULL && !c->paused && c->state != CS_CLOSED &&
+	    SSL_has_pending(c->ssl))
+		event_active(c->ev_read, EV_READ, 0);
+}
+
 /* Read what is available, up to a budget. Returns bytes, or -1 closed. */
 static ssize_t
 client_fill(struct client *c)
@@ -475,6 +488,8 @@ client_read_cb(evutil_socket_t fd, short what, void *arg)
 	client_bufs_release(c);
 	if (c->eof && c->state != CS_CLOSED)
 		client_close(c, "peer closed the connection");
+	else
+		client_tls_reread(c);
 }
 
 /* Write out as much of c->out as the socket takes. */
@@ -613,6 +628,7 @@ client_pause(struct client *c, bool pause)
 		/* Packets that arrived meanwhile are still buffered. */
 		if (c->in != NULL && evbuffer_get_length(c->in) > 0)
 			(void)mqtt_input(c);
+		client_tls_reread(c);
 	}
 }
 

@@ -430,3 +430,30 @@ def test_reuse_sessions(broker_factory, reuse):
     assert again.session_reused == reuse
     assert raw.Raw(None, sock=again).connack(client_id="again") == \
         (False, 0)
+
+
+def test_a_burst_of_a_whole_read_budget_is_read_to_its_end(broker_factory):
+    """16 full TLS records (exactly the broker's 256 KiB read budget per
+    wake-up) and a PINGREQ record wait in the socket of a stopped broker:
+    once it runs, everything is read (OpenSSL reads ahead, and what it
+    holds when the budget is spent has no read event of its own; the
+    broker reads it again), the PINGREQ answered, nothing lost."""
+    b = broker_factory(ssl=True, ssl_extra="  tcp_options.recbuf = 4MB\n")
+    sub = Client(b.tcp, client_id="budget-sub")
+    sub.subscribe("budget/#", 0)
+    pub = raw.Raw(None, sock=tls_socket(b), timeout=timeout(10))
+    assert pub.connack(client_id="budget-pub") == (False, 0)
+    # type octet, 2 remaining-length octets, topic length and topic
+    payload = b"y" * (16384 - 1 - 2 - 2 - len("budget/x"))
+    burst = raw.publish("budget/x", payload)
+    assert len(burst) == 16384
+    b.proc.send_signal(signal.SIGSTOP)
+    try:
+        pub.send(burst * 16)                    # 16 records of 16 KiB
+        pub.send(raw.PINGREQ)                   # a record of its own
+        time.sleep(0.3)
+    finally:
+        b.proc.send_signal(signal.SIGCONT)
+    pub.expect(13, timeout(10))
+    for _ in range(16):
+        assert sub.get(10).payload == payload
