@@ -126,7 +126,6 @@ static int	 crlt_check_header(const struct crl_table_header *,
 		    const char *, char *, size_t);
 static int	 crlt_check_entries(const struct crl_entry *, size_t,
 		    const char *, char *, size_t);
-static int	 crlt_all_zero(const uint8_t *, size_t);
 static uint32_t	 crlt_bucket(const uint8_t *, size_t, const struct crlt_len *);
 static size_t	 crlt_len_start(const struct crl_entry *, size_t, size_t);
 static unsigned int crlt_shared_bits(const uint8_t *, const uint8_t *,
@@ -139,28 +138,11 @@ static struct crl_table *crlt_validate(const uint8_t *, size_t,
 static void
 crlt_err(char *err, size_t errlen, const char *name, const char *fmt, ...)
 {
-	char	 why[160];
 	va_list	 ap;
-	int	 save = errno;
 
-	if (err == NULL || errlen == 0)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	ipc_verr(err, errlen, "crl table", name, fmt, ap);
 	va_end(ap);
-	snprintf(err, errlen, "crl table %s: %s", name, why);
-	errno = save;
-}
-
-static int
-crlt_all_zero(const uint8_t *p, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
 }
 
 void
@@ -206,7 +188,7 @@ crl_entry_check(const struct crl_entry *e, char *why, size_t whylen)
 		snprintf(why, whylen, "serial with a leading zero byte");
 		return -1;
 	}
-	if (!crlt_all_zero(e->serial + e->serial_len,
+	if (!ipc_all_zero(e->serial + e->serial_len,
 	    CRL_SERIAL_MAX - e->serial_len)) {
 		snprintf(why, whylen, "serial padding not zero");
 		return -1;
@@ -217,7 +199,7 @@ crl_entry_check(const struct crl_entry *e, char *why, size_t whylen)
 		    (unsigned int)e->reason);
 		return -1;
 	}
-	if (!crlt_all_zero(e->pad, sizeof(e->pad))) {
+	if (!ipc_all_zero(e->pad, sizeof(e->pad))) {
 		snprintf(why, whylen, "pad not zero");
 		return -1;
 	}
@@ -264,12 +246,12 @@ crlt_check_header(const struct crl_table_header *h, const char *name,
 		    (unsigned int)h->crl_number_len, CRL_SERIAL_MAX);
 		return -1;
 	}
-	if (!crlt_all_zero(h->crl_number + h->crl_number_len,
+	if (!ipc_all_zero(h->crl_number + h->crl_number_len,
 	    CRL_SERIAL_MAX - h->crl_number_len)) {
 		crlt_err(err, errlen, name, "crl_number padding not zero");
 		return -1;
 	}
-	if (!crlt_all_zero(h->pad, sizeof(h->pad))) {
+	if (!ipc_all_zero(h->pad, sizeof(h->pad))) {
 		crlt_err(err, errlen, name, "header pad not zero");
 		return -1;
 	}

@@ -141,3 +141,29 @@ ipc_check_ident(const void *buf, size_t len, const struct ipc_file_kind *k,
 	}
 	return 0;
 }
+
+void
+ipc_verr(char *err, size_t errlen, const char *kind, const char *name,
+    const char *fmt, va_list ap)
+{
+	char	 why[160];
+	int	 save = errno;
+
+	if (err == NULL || errlen == 0)
+		return;
+	vsnprintf(why, sizeof(why), fmt, ap);
+	snprintf(err, errlen, "%s %s: %s", kind, name, why);
+	errno = save;
+}
+
+int
+ipc_all_zero(const void *p, size_t n)
+{
+	const uint8_t	*b = p;
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		if (b[i] != 0)
+			return 0;
+	return 1;
+}

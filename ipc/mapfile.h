@@ -7,6 +7,7 @@
 #ifndef STAPLEMQ_MAPFILE_H
 #define STAPLEMQ_MAPFILE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,5 +44,13 @@ void		 ipc_unmap(const void *, size_t);
  */
 int		 ipc_check_ident(const void *buf, size_t len,
 		    const struct ipc_file_kind *, char *why, size_t whylen);
+/*
+ * "KIND NAME: reason" into err (one line; err may be NULL), errno kept:
+ * the readers' error messages.
+ */
+void		 ipc_verr(char *err, size_t errlen, const char *kind,
+		    const char *name, const char *fmt, va_list);
+/* Are the n bytes at p all 0 (padding, unused ids)? */
+int		 ipc_all_zero(const void *p, size_t n);
 
 #endif

@@ -84,7 +84,6 @@ static int	 snap_check_crls(const struct snapshot *, const char *,
 		    char *, size_t);
 static int	 snap_check_ocsps(const struct snapshot *, const char *,
 		    char *, size_t);
-static int	 snap_id_is_zero(const uint8_t *);
 static int	 snap_crl_cmp(const uint8_t *, const uint8_t *,
 		    const struct snap_crl *);
 static struct snapshot *snap_validate(const uint8_t *, size_t, const char *,
@@ -94,17 +93,11 @@ static struct snapshot *snap_validate(const uint8_t *, size_t, const char *,
 static void
 snap_err(char *err, size_t errlen, const char *name, const char *fmt, ...)
 {
-	char	 why[160];
 	va_list	 ap;
-	int	 save = errno;
 
-	if (err == NULL || errlen == 0)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	ipc_verr(err, errlen, "snapshot", name, fmt, ap);
 	va_end(ap);
-	snprintf(err, errlen, "snapshot %s: %s", name, why);
-	errno = save;
 }
 
 /*
@@ -297,14 +290,6 @@ snap_check_staples(const struct snapshot *s, const char *name, char *err,
 	return 0;
 }
 
-static int
-snap_id_is_zero(const uint8_t *id)
-{
-	static const uint8_t	 zero[SNAP_ID_LEN];
-
-	return memcmp(id, zero, SNAP_ID_LEN) == 0;
-}
-
 /*
  * A CRL record's own fields; its order is the caller's.  A FAILED record
  * names no table, so a broker never opens one for it; an OK record names
@@ -319,7 +304,7 @@ snap_crl_check(const struct snap_crl *r, char *why, size_t whylen)
 	}
 	switch (r->state) {
 	case SNAP_CRL_OK:
-		if (snap_id_is_zero(r->table_id)) {
+		if (ipc_all_zero(r->table_id, SNAP_ID_LEN)) {
 			snprintf(why, whylen, "OK without a table_id");
 			return -1;
 		}
@@ -330,7 +315,7 @@ snap_crl_check(const struct snap_crl *r, char *why, size_t whylen)
 		}
 		return 0;
 	case SNAP_CRL_FAILED:
-		if (r->count != 0 || !snap_id_is_zero(r->table_id)) {
+		if (r->count != 0 || !ipc_all_zero(r->table_id, SNAP_ID_LEN)) {
 			snprintf(why, whylen, "table in a FAILED record");
 			return -1;
 		}
