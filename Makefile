@@ -59,8 +59,8 @@ BROKER_SRCS = broker/main.c broker/broker_conf.c broker/listener.c \
 	broker/session.c broker/sys.c broker/mqtt_codec.c broker/topic.c \
 	broker/retain.c broker/acl.c broker/passwd.c broker/proxy_proto.c \
 	broker/access.c broker/revocation.c broker/clientcheck.c \
-	broker/psk.c broker/tls_psk.c
-PASSWD_SRCS = broker/passwd_main.c broker/passwd.c common/log.c \
+	broker/psk.c broker/tls_psk.c broker/secrecy.c
+PASSWD_SRCS = broker/passwd_main.c broker/passwd.c broker/secrecy.c common/log.c \
 	common/xmalloc.c
 FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c fetcherd/staple.c \
 	fetcherd/publish.c fetcherd/http.c fetcherd/ocsp.c fetcherd/schedule.c \
@@ -79,7 +79,7 @@ T_mqtt_codec_SRCS = broker/mqtt_codec.c
 T_topic_SRCS = broker/topic.c common/siphash.c
 T_retain_SRCS = broker/retain.c broker/topic.c common/siphash.c
 T_acl_SRCS = broker/acl.c broker/topic.c common/siphash.c common/log.c common/xmalloc.c
-T_passwd_SRCS = broker/passwd.c common/log.c common/xmalloc.c
+T_passwd_SRCS = broker/passwd.c broker/secrecy.c common/log.c common/xmalloc.c
 T_proxy_proto_SRCS = broker/proxy_proto.c
 T_access_SRCS = broker/access.c common/log.c common/xmalloc.c
 T_snapshot_SRCS = ipc/snapshot.c ipc/snapshot_write.c ipc/mapfile.c \
@@ -92,7 +92,7 @@ T_crl_table_SRCS = ipc/crl_table.c ipc/crl_table_write.c ipc/mapfile.c \
 T_crl_ingest_SRCS = fetcherd/crl_ingest.c ipc/crl_table.c \
 	ipc/crl_table_write.c ipc/mapfile.c ipc/writefile.c common/log.c \
 	common/xmalloc.c
-T_psk_SRCS = broker/psk.c common/siphash.c common/log.c common/xmalloc.c
+T_psk_SRCS = broker/psk.c broker/secrecy.c common/siphash.c common/log.c common/xmalloc.c
 T_sandbox_SRCS = common/sandbox.c common/conf.c common/conf_parse.c \
 	common/conf_keys.c common/log.c common/xmalloc.c
 T_systemd_SRCS = common/systemd.c common/log.c common/xmalloc.c

@@ -20,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "log.h"
+#include "secrecy.h"
 #include "xmalloc.h"
 #include "passwd.h"
 
@@ -64,7 +65,6 @@ static void	passwd_parse_line(struct passwd_parse *, char *, size_t);
 static int	passwd_entry_cmp(const void *, const void *);
 static int	passwd_key_cmp(const void *, const void *);
 static void	passwd_finish(struct passwd_parse *);
-static int	passwd_secrecy(const char *, int);
 
 /* --- hashing ------------------------------------------------------------- */
 
@@ -373,37 +373,11 @@ passwd_finish(struct passwd_parse *p)
 		memset(db->dummy_salt, 0x5a, sizeof(db->dummy_salt));
 }
 
-/*
- * Refuse a file that is not a regular file or that the group or others
- * may touch, like bgpd's check_file_secrecy().  fd, not path, so that the
- * checked file is the one read.
- */
-static int
-passwd_secrecy(const char *path, int fd)
-{
-	struct stat	 st;
-
-	if (fstat(fd, &st) == -1) {
-		log_err("%s: fstat: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		log_err("%s: not a regular file", path);
-		return -1;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		log_err("%s: mode %04o lets group or others in; "
-		    "chmod 600 %s", path, (unsigned)(st.st_mode & 07777),
-		    path);
-		return -1;
-	}
-	return 0;
-}
-
 struct passwd_db *
 passwd_load(const char *path)
 {
 	struct passwd_parse	 p;
+	struct stat		 st;
 	FILE			*fp;
 	char			*line = NULL;
 	size_t			 cap = 0;
@@ -413,7 +387,7 @@ passwd_load(const char *path)
 		log_err("%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (passwd_secrecy(path, fileno(fp)) == -1) {
+	if (file_secrecy(path, fileno(fp), &st) == -1) {
 		fclose(fp);
 		return NULL;
 	}

@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 
 #include "log.h"
+#include "secrecy.h"
 #include "psk.h"
 #include "siphash.h"
 #include "xmalloc.h"
@@ -73,29 +74,14 @@ psk_error(struct psk_parse *p, size_t line, const char *fmt, ...)
 	p->errors++;
 }
 
-/*
- * Refuse a file that is not a regular file or that the group or others
- * may touch, as bgpd's check_file_secrecy() does.  fd, not path, so that
- * the checked file is the one read.
- */
+/* A private file (secrecy.c) of at most PSK_FILE_MAX bytes. */
 static int
 psk_secrecy(const char *path, int fd, size_t *size)
 {
 	struct stat	 st;
 
-	if (fstat(fd, &st) == -1) {
-		log_err("%s: fstat: %s", path, strerror(errno));
+	if (file_secrecy(path, fd, &st) == -1)
 		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		log_err("%s: not a regular file", path);
-		return -1;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		log_err("%s: mode %04o lets group or others in; chmod 600 %s",
-		    path, (unsigned)(st.st_mode & 07777), path);
-		return -1;
-	}
 	if (st.st_size > PSK_FILE_MAX) {
 		log_err("%s: larger than %d bytes", path, PSK_FILE_MAX);
 		return -1;

@@ -390,7 +390,7 @@ t_loose_mode(void **state)
 	for (i = 0; i < sizeof(loose) / sizeof(loose[0]); i++) {
 		write_file(pw_path, text, strlen(text), loose[i]);
 		assert_null(load_path_logged(pw_path, &logged));
-		xasprintf(&want, " error passwd_secrecy: %s: mode %04o lets "
+		xasprintf(&want, " error file_secrecy: %s: mode %04o lets "
 		    "group or others in; chmod 600 %s\n", pw_path,
 		    (unsigned)loose[i], pw_path);
 		if (strstr(logged, want) == NULL)
