@@ -69,13 +69,14 @@ FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c fetcherd/staple.c \
 
 # Unit tests: t_NAME is built from tests/unit/t_NAME.c, T_NAME_SRCS and
 # the helpers they share (tests/unit/testutil.c).
-UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_topic t_retain t_acl \
+UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_mqtt5_codec t_topic t_retain t_acl \
 	t_passwd t_proxy_proto t_access t_snapshot t_notify t_revcheck \
 	t_schedule t_crl_table t_crl_ingest t_psk t_sandbox t_systemd
 T_conf_SRCS = common/conf.c common/conf_parse.c common/log.c common/xmalloc.c
 T_conf_keys_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
-T_mqtt_codec_SRCS = broker/mqtt_codec.c
+T_mqtt_codec_SRCS = broker/mqtt_codec.c tests/unit/mqtt_testutil.c
+T_mqtt5_codec_SRCS = $(T_mqtt_codec_SRCS) tests/unit/mqtt_testutil.c
 T_topic_SRCS = broker/topic.c common/siphash.c
 T_retain_SRCS = broker/retain.c broker/topic.c common/siphash.c
 T_acl_SRCS = broker/acl.c broker/topic.c common/siphash.c common/log.c common/xmalloc.c
