@@ -56,7 +56,8 @@ COMMON_SRCS = common/log.c common/conf.c common/conf_parse.c common/conf_keys.c 
 BROKER_SRCS = broker/main.c broker/broker_conf.c broker/listener.c \
 	broker/tls.c broker/client.c broker/protocol.c broker/handle_connect.c \
 	broker/handle_publish.c broker/handle_subscribe.c broker/msg.c \
-	broker/session.c broker/sys.c broker/mqtt_codec.c broker/topic.c \
+	broker/session.c broker/sys.c broker/mqtt_codec.c broker/mqtt_encode.c \
+	broker/topic.c \
 	broker/retain.c broker/acl.c broker/passwd.c broker/proxy_proto.c \
 	broker/access.c broker/revocation.c broker/clientcheck.c \
 	broker/psk.c broker/tls_psk.c broker/secrecy.c
@@ -75,7 +76,7 @@ UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_mqtt5_codec t_topic t_retain t_ac
 T_conf_SRCS = common/conf.c common/conf_parse.c common/log.c common/xmalloc.c
 T_conf_keys_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
-T_mqtt_codec_SRCS = broker/mqtt_codec.c tests/unit/mqtt_testutil.c
+T_mqtt_codec_SRCS = broker/mqtt_codec.c broker/mqtt_encode.c tests/unit/mqtt_testutil.c
 T_mqtt5_codec_SRCS = $(T_mqtt_codec_SRCS) tests/unit/mqtt_testutil.c
 T_topic_SRCS = broker/topic.c common/siphash.c
 T_retain_SRCS = broker/retain.c broker/topic.c common/siphash.c
@@ -105,7 +106,7 @@ FUZZ_TARGETS = fuzz_conf fuzz_mqtt_codec fuzz_proxy_proto fuzz_snapshot \
 	fuzz_ipc_msg fuzz_ocsp_response fuzz_crl_table fuzz_crl_ingest
 F_fuzz_conf_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
-F_fuzz_mqtt_codec_SRCS = broker/mqtt_codec.c
+F_fuzz_mqtt_codec_SRCS = broker/mqtt_codec.c broker/mqtt_encode.c
 F_fuzz_proxy_proto_SRCS = broker/proxy_proto.c
 F_fuzz_snapshot_SRCS = ipc/snapshot.c ipc/mapfile.c common/log.c \
 	common/xmalloc.c

@@ -1,50 +1,27 @@
 /*
- * mqtt_codec.c: MQTT packet framing, decoding and encoding.
+ * mqtt_codec.c: MQTT packet framing and decoding, the lists a decoded
+ * packet holds, and the tables the encoder (mqtt_encode.c) shares.
  *
  * Pure functions over caller-owned buffers (see mqtt_codec.h).  Reading
  * goes through struct rd, which never runs past the packet and keeps the
- * first error; writing goes through struct wr, which only counts when it
- * has no buffer, so one function per packet type gives both the exact
- * size and the bytes.  What differs between packet types, properties and
- * protocol levels is kept in tables: mqtt_kinds, mqtt_prop_defs,
- * mqtt_lverrs.
+ * first error.  What differs between packet types, properties and
+ * protocol levels is kept in tables: mqtt_kinds, mqtt_prop_defs (both
+ * shared with the encoder, see mqtt_codec_int.h), mqtt_rcs, mqtt_lverrs.
  */
 #include <stddef.h>
 #include <string.h>
 
 #include "mqtt_codec.h"
+#include "mqtt_codec_int.h"
 
 /* A statement id and the log line that starts with it, as two arguments. */
 #define STMT(id, text)	(id), id " " text
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-
-#define CONNECT_RESERVED	0x01
-#define CONNECT_CLEAN		0x02
-#define CONNECT_WILL		0x04
-#define CONNECT_WILL_QOS	0x18
-#define CONNECT_WILL_RETAIN	0x20
-#define CONNECT_PASSWORD	0x40
-#define CONNECT_USERNAME	0x80
-
-#define PUBLISH_DUP		0x08
-#define PUBLISH_QOS		0x06
-#define PUBLISH_RETAIN		0x01
 
 #define SUBOPT_RESERVED5	0xc0
 
 #define BY_CLIENT		0x01
 #define BY_SERVER		0x02
 #define BOTH			(BY_CLIENT | BY_SERVER)
-
-/*
- * Where a property may appear: bit (1 << packet type), and bit 0, which
- * no packet type uses, for the will properties inside CONNECT.
- */
-#define IN(t)			(1U << (t))
-#define IN_WILL			IN(0)
-#define IN_ACKS			(IN(MQTT_PUBACK) | IN(MQTT_PUBREC) | \
-				 IN(MQTT_PUBREL) | IN(MQTT_PUBCOMP))
 
 struct rd {
 	const uint8_t		*p;
@@ -57,47 +34,11 @@ struct rd {
 	struct mqtt_error	 err;
 };
 
-struct wr {
-	uint8_t			*p;		/* NULL: count only */
-	size_t			 len;
-	bool			 bad;		/* cannot be encoded */
-};
-
-struct mqtt_kind {
-	const char	*name;
-	uint8_t		 flags;		/* required fixed-header flags */
-	uint8_t		 senders;	/* at levels 3 and 4 */
-	uint8_t		 senders5;	/* at level 5; 0: not in 5.0 */
-	bool		(*decode)(struct rd *, struct mqtt_packet *);
-	void		(*encode)(struct wr *, uint8_t,
-			    const struct mqtt_packet *);
-	const char	*flags_stmt;	/* NULL: the generic statement */
-	const char	*flags_reason;
-};
-
-enum ptype {
-	P_NONE,
-	P_BYTE,
-	P_U16,
-	P_U32,
-	P_VARINT,
-	P_STR,
-	P_BIN,
-	P_PAIR
-};
-
 enum pcheck {
 	C_ANY,
 	C_BOOL,		/* 0 or 1 */
 	C_NONZERO,
 	C_TOPIC		/* a topic name: not empty, no wildcard */
-};
-
-struct mqtt_prop_def {
-	uint8_t		 type;		/* enum ptype */
-	uint8_t		 check;		/* enum pcheck */
-	uint16_t	 where;		/* IN() bits */
-	size_t		 off;		/* field in struct mqtt_props */
 };
 
 /* A property as read from a block already checked (raw_next()). */
@@ -130,7 +71,6 @@ enum utf8 {
 };
 
 static enum utf8 utf8_check(const uint8_t *, size_t);
-static size_t	 varint_len(size_t);
 static uint16_t	 be16(const uint8_t *);
 static bool	 raw_next(const uint8_t **, size_t *, struct rawprop *);
 
@@ -165,39 +105,8 @@ static bool	 dec_suback(struct rd *, struct mqtt_packet *);
 static bool	 dec_unsuback(struct rd *, struct mqtt_packet *);
 static bool	 dec_empty(struct rd *, struct mqtt_packet *);
 static bool	 dec_disconnect(struct rd *, struct mqtt_packet *);
-static const struct mqtt_kind *kind_of(unsigned int, uint8_t);
 static bool	 dec_kind(struct rd *, const struct mqtt_frame *,
 		    struct mqtt_packet *);
-
-static void	 wr_mem(struct wr *, const void *, size_t);
-static void	 wr_skip(struct wr *, size_t);
-static void	 wr_u8(struct wr *, uint8_t);
-static void	 wr_u16(struct wr *, uint16_t);
-static void	 wr_u32(struct wr *, uint32_t);
-static void	 wr_varint(struct wr *, uint32_t);
-static void	 wr_bin(struct wr *, const void *, size_t);
-static void	 wr_prop(struct wr *, uint8_t, const struct mqtt_props *);
-static void	 wr_props_body(struct wr *, const struct mqtt_props *,
-		    unsigned int);
-static size_t	 props_len(const struct mqtt_props *, unsigned int, bool *);
-static void	 wr_props(struct wr *, const struct mqtt_props *,
-		    unsigned int);
-
-static void	 enc_connect(struct wr *, uint8_t, const struct mqtt_packet *);
-static void	 enc_connack(struct wr *, uint8_t, const struct mqtt_packet *);
-static void	 enc_publish_vh(struct wr *, uint8_t,
-		    const struct mqtt_publish *);
-static void	 enc_publish(struct wr *, uint8_t, const struct mqtt_packet *);
-static void	 enc_ack(struct wr *, uint8_t, const struct mqtt_packet *);
-static void	 enc_subscribe(struct wr *, uint8_t,
-		    const struct mqtt_packet *);
-static void	 enc_suback(struct wr *, uint8_t, const struct mqtt_packet *);
-static void	 enc_empty(struct wr *, uint8_t, const struct mqtt_packet *);
-static void	 enc_disconnect(struct wr *, uint8_t,
-		    const struct mqtt_packet *);
-static bool	 enc_body(struct wr *, uint8_t, const struct mqtt_packet *);
-static uint8_t	 first_byte(const struct mqtt_packet *);
-static size_t	 put_fixed(uint8_t *, uint8_t, size_t);
 
 /* CONNECT protocol names and the levels this codec decodes for each. */
 static const struct {
@@ -210,44 +119,44 @@ static const struct {
 	{ "MQTT",	4,	MQTT_LEVEL_5 },
 };
 
-static const struct mqtt_kind mqtt_kinds[] = {
+const struct mqtt_kind mqtt_kinds[MQTT_NKINDS] = {
 	[MQTT_CONNECT] =	{ "CONNECT", 0x0, BY_CLIENT, BY_CLIENT,
-				  dec_connect, enc_connect, NULL, NULL },
+				  dec_connect, NULL, NULL },
 	[MQTT_CONNACK] =	{ "CONNACK", 0x0, BY_SERVER, BY_SERVER,
-				  dec_connack, enc_connack, NULL, NULL },
+				  dec_connack, NULL, NULL },
 	[MQTT_PUBLISH] =	{ "PUBLISH", 0x0, BOTH, BOTH,
-				  dec_publish, enc_publish, NULL, NULL },
+				  dec_publish, NULL, NULL },
 	[MQTT_PUBACK] =		{ "PUBACK", 0x0, BOTH, BOTH,
-				  dec_ack, enc_ack, NULL, NULL },
+				  dec_ack, NULL, NULL },
 	[MQTT_PUBREC] =		{ "PUBREC", 0x0, BOTH, BOTH,
-				  dec_ack, enc_ack, NULL, NULL },
+				  dec_ack, NULL, NULL },
 	[MQTT_PUBREL] =		{ "PUBREL", 0x2, BOTH, BOTH,
-				  dec_ack, enc_ack, STMT("MQTT-3.6.1-1",
+				  dec_ack, STMT("MQTT-3.6.1-1",
 				  "PUBREL flags are not 0010") },
 	[MQTT_PUBCOMP] =	{ "PUBCOMP", 0x0, BOTH, BOTH,
-				  dec_ack, enc_ack, NULL, NULL },
+				  dec_ack, NULL, NULL },
 	[MQTT_SUBSCRIBE] =	{ "SUBSCRIBE", 0x2, BY_CLIENT, BY_CLIENT,
-				  dec_subscribe, enc_subscribe, STMT(
+				  dec_subscribe, STMT(
 				  "MQTT-3.8.1-1",
 				  "SUBSCRIBE flags are not 0010") },
 	[MQTT_SUBACK] =		{ "SUBACK", 0x0, BY_SERVER, BY_SERVER,
-				  dec_suback, enc_suback, NULL, NULL },
+				  dec_suback, NULL, NULL },
 	[MQTT_UNSUBSCRIBE] =	{ "UNSUBSCRIBE", 0x2, BY_CLIENT, BY_CLIENT,
-				  dec_unsubscribe, enc_subscribe, STMT(
+				  dec_unsubscribe, STMT(
 				  "MQTT-3.10.1-1",
 				  "UNSUBSCRIBE flags are not 0010") },
 	[MQTT_UNSUBACK] =	{ "UNSUBACK", 0x0, BY_SERVER, BY_SERVER,
-				  dec_unsuback, enc_suback, NULL, NULL },
+				  dec_unsuback, NULL, NULL },
 	[MQTT_PINGREQ] =	{ "PINGREQ", 0x0, BY_CLIENT, BY_CLIENT,
-				  dec_empty, enc_empty, NULL, NULL },
+				  dec_empty, NULL, NULL },
 	[MQTT_PINGRESP] =	{ "PINGRESP", 0x0, BY_SERVER, BY_SERVER,
-				  dec_empty, enc_empty, NULL, NULL },
+				  dec_empty, NULL, NULL },
 	[MQTT_DISCONNECT] =	{ "DISCONNECT", 0x0, BY_CLIENT, BOTH,
-				  dec_disconnect, enc_disconnect, STMT(
+				  dec_disconnect, STMT(
 				  "MQTT-3.14.1-1",
 				  "DISCONNECT reserved flags are set") },
 	[MQTT_AUTH] =		{ "AUTH", 0x0, 0, BOTH,
-				  dec_disconnect, enc_disconnect, STMT(
+				  dec_disconnect, STMT(
 				  "MQTT-3.15.1-1",
 				  "AUTH reserved flags are set") },
 };
@@ -256,7 +165,7 @@ static const struct mqtt_kind mqtt_kinds[] = {
 	{ (type), (check), (where), offsetof(struct mqtt_props, field) }
 
 /* 5.0 properties: type, value rule, packets (2.2.2.2, Table 2.4). */
-static const struct mqtt_prop_def mqtt_prop_defs[] = {
+const struct mqtt_prop_def mqtt_prop_defs[MQTT_NPROPS] = {
 	[MQTT_PROP_PAYLOAD_FORMAT] = P(P_BYTE, C_BOOL,
 	    IN(MQTT_PUBLISH) | IN_WILL, payload_format),
 	[MQTT_PROP_MESSAGE_EXPIRY] = P(P_U32, C_ANY,
@@ -479,9 +388,8 @@ mqtt_type_name(unsigned int type)
 	return mqtt_kinds[type].name;
 }
 
-/* Bytes of the variable byte integer for n (n <= MQTT_MAX_REMAINING). */
-static size_t
-varint_len(size_t n)
+size_t
+mqtt_varint_len(size_t n)
 {
 	if (n < 128)
 		return 1;
@@ -1284,8 +1192,8 @@ dec_disconnect(struct rd *r, struct mqtt_packet *pkt)
 	return rd_end(r);
 }
 
-static const struct mqtt_kind *
-kind_of(unsigned int type, uint8_t level)
+const struct mqtt_kind *
+mqtt_kind_of(unsigned int type, uint8_t level)
 {
 	if (type >= NELEM(mqtt_kinds) || mqtt_kinds[type].name == NULL)
 		return NULL;
@@ -1300,7 +1208,7 @@ dec_kind(struct rd *r, const struct mqtt_frame *f, struct mqtt_packet *pkt)
 	const struct mqtt_kind	*k;
 	uint8_t			 senders;
 
-	if ((k = kind_of(f->type, r->level)) == NULL)
+	if ((k = mqtt_kind_of(f->type, r->level)) == NULL)
 		return rd_bad(r, NULL, "reserved packet type");
 	senders = r->level == MQTT_LEVEL_5 ? k->senders5 : k->senders;
 	if (!(senders & (r->dir == MQTT_FROM_CLIENT ? BY_CLIENT : BY_SERVER)))
@@ -1335,7 +1243,7 @@ mqtt_decode(const struct mqtt_frame *f, enum mqtt_dir dir, uint8_t level,
 	    level : MQTT_LEVEL_311;
 	r.dir = dir;
 	r.flags = f->flags;
-	r.hdr_minimal = f->hdr_len == 1 + varint_len(f->rem_len);
+	r.hdr_minimal = f->hdr_len == 1 + mqtt_varint_len(f->rem_len);
 	pkt->type = f->type;
 	ok = dec_kind(&r, f, pkt);
 	if (err != NULL) {
@@ -1463,440 +1371,4 @@ mqtt_subid_next(struct mqtt_prop_iter *it, uint32_t *id)
 		return true;
 	}
 	return false;
-}
-
-/* --- writing ------------------------------------------------------------ */
-
-/* Everything counts towards the Remaining Length, which is capped. */
-static void
-wr_mem(struct wr *w, const void *src, size_t n)
-{
-	if (n > MQTT_MAX_REMAINING - w->len) {
-		w->bad = true;
-		return;
-	}
-	if (w->p != NULL && n > 0)
-		memcpy(w->p + w->len, src, n);
-	w->len += n;
-}
-
-/* Count bytes the caller sends itself (a PUBLISH payload). */
-static void
-wr_skip(struct wr *w, size_t n)
-{
-	if (n > MQTT_MAX_REMAINING - w->len) {
-		w->bad = true;
-		return;
-	}
-	w->len += n;
-}
-
-static void
-wr_u8(struct wr *w, uint8_t v)
-{
-	wr_mem(w, &v, 1);
-}
-
-static void
-wr_u16(struct wr *w, uint16_t v)
-{
-	uint8_t	 b[2];
-
-	b[0] = v >> 8;
-	b[1] = v & 0xff;
-	wr_mem(w, b, 2);
-}
-
-static void
-wr_u32(struct wr *w, uint32_t v)
-{
-	uint8_t	 b[4];
-
-	b[0] = v >> 24;
-	b[1] = (v >> 16) & 0xff;
-	b[2] = (v >> 8) & 0xff;
-	b[3] = v & 0xff;
-	wr_mem(w, b, 4);
-}
-
-static void
-wr_varint(struct wr *w, uint32_t v)
-{
-	uint8_t	 b[4];
-	size_t	 n = 0;
-
-	if (v > MQTT_MAX_REMAINING) {
-		w->bad = true;
-		return;
-	}
-	do {
-		b[n] = v & 0x7f;
-		v >>= 7;
-		if (v > 0)
-			b[n] |= 0x80;
-		n++;
-	} while (v > 0);
-	wr_mem(w, b, n);
-}
-
-/* A string or binary field with its two-byte length. */
-static void
-wr_bin(struct wr *w, const void *p, size_t n)
-{
-	if (n > MQTT_MAX_STRING) {
-		w->bad = true;
-		return;
-	}
-	wr_u16(w, (uint16_t)n);
-	wr_mem(w, p, n);
-}
-
-/* One single-valued property, from its field. */
-static void
-wr_prop(struct wr *w, uint8_t id, const struct mqtt_props *pr)
-{
-	const struct mqtt_prop_def	*d = &mqtt_prop_defs[id];
-	const void			*src = (const char *)pr + d->off;
-	const struct mqtt_str		*s;
-	const struct mqtt_bin		*b;
-
-	wr_u8(w, id);
-	switch (d->type) {
-	case P_BYTE:
-		wr_u8(w, *(const uint8_t *)src);
-		break;
-	case P_U16:
-		wr_u16(w, *(const uint16_t *)src);
-		break;
-	case P_U32:
-		wr_u32(w, *(const uint32_t *)src);
-		break;
-	case P_STR:
-		s = src;
-		wr_bin(w, s->s, s->len);
-		break;
-	case P_BIN:
-		b = src;
-		wr_bin(w, b->p, b->len);
-		break;
-	default:
-		w->bad = true;
-		break;
-	}
-}
-
-static void
-wr_props_body(struct wr *w, const struct mqtt_props *pr, unsigned int ctx)
-{
-	struct mqtt_prop_iter	 it;
-	struct mqtt_user_prop	 u;
-	uint32_t		 sid;
-	size_t			 id, n = 0;
-
-	for (id = 0; id < 64; id++) {
-		if (!(pr->present & MQTT_PROP_BIT(id)) ||
-		    id == MQTT_PROP_USER || id == MQTT_PROP_SUBSCRIPTION_ID)
-			continue;
-		if (id >= NELEM(mqtt_prop_defs) ||
-		    (mqtt_prop_defs[id].where & ctx) == 0) {
-			w->bad = true;
-			return;
-		}
-		wr_prop(w, (uint8_t)id, pr);
-	}
-	mqtt_subid_first(&it, pr);
-	while (mqtt_subid_next(&it, &sid)) {
-		wr_u8(w, MQTT_PROP_SUBSCRIPTION_ID);
-		wr_varint(w, sid);
-		n++;
-	}
-	if (n > 0 && ((mqtt_prop_defs[MQTT_PROP_SUBSCRIPTION_ID].where &
-	    ctx) == 0 || (n > 1 && ctx != IN(MQTT_PUBLISH))))
-		w->bad = true;
-	mqtt_user_first(&it, pr);
-	while (mqtt_user_next(&it, &u)) {
-		if ((mqtt_prop_defs[MQTT_PROP_USER].where & ctx) == 0)
-			w->bad = true;
-		wr_u8(w, MQTT_PROP_USER);
-		wr_bin(w, u.name.s, u.name.len);
-		wr_bin(w, u.value.s, u.value.len);
-	}
-}
-
-/* Length of the property block's contents; *bad if it cannot be encoded. */
-static size_t
-props_len(const struct mqtt_props *pr, unsigned int ctx, bool *bad)
-{
-	struct wr	 m = { NULL, 0, false };
-
-	wr_props_body(&m, pr, ctx);
-	if (m.bad)
-		*bad = true;
-	return m.len;
-}
-
-static void
-wr_props(struct wr *w, const struct mqtt_props *pr, unsigned int ctx)
-{
-	size_t	 n;
-
-	n = props_len(pr, ctx, &w->bad);
-	if (w->bad)
-		return;
-	wr_varint(w, (uint32_t)n);
-	wr_props_body(w, pr, ctx);
-}
-
-/* --- encoding ----------------------------------------------------------- */
-
-static void
-enc_connect(struct wr *w, uint8_t level, const struct mqtt_packet *pkt)
-{
-	const struct mqtt_connect	*c = &pkt->connect;
-	uint8_t				 flags = 0;
-
-	if (level == MQTT_LEVEL_31)
-		wr_bin(w, "MQIsdp", 6);
-	else
-		wr_bin(w, "MQTT", 4);
-	wr_u8(w, level);
-	if (c->clean)
-		flags |= CONNECT_CLEAN;
-	if (c->will) {
-		if (c->will_qos > 2)
-			w->bad = true;
-		flags |= CONNECT_WILL | (c->will_qos & 3) << 3;
-		if (c->will_retain)
-			flags |= CONNECT_WILL_RETAIN;
-	}
-	if (c->has_password)
-		flags |= CONNECT_PASSWORD;
-	if (c->has_username)
-		flags |= CONNECT_USERNAME;
-	wr_u8(w, flags);
-	wr_u16(w, c->keepalive);
-	if (level == MQTT_LEVEL_5)
-		wr_props(w, &c->props, IN(MQTT_CONNECT));
-	wr_bin(w, c->client_id.s, c->client_id.len);
-	if (c->will) {
-		if (level == MQTT_LEVEL_5)
-			wr_props(w, &c->will_props, IN_WILL);
-		wr_bin(w, c->will_topic.s, c->will_topic.len);
-		wr_bin(w, c->will_payload.p, c->will_payload.len);
-	}
-	if (c->has_username)
-		wr_bin(w, c->username.s, c->username.len);
-	if (c->has_password)
-		wr_bin(w, c->password.p, c->password.len);
-}
-
-static void
-enc_connack(struct wr *w, uint8_t level, const struct mqtt_packet *pkt)
-{
-	wr_u8(w, pkt->connack.session_present ? 0x01 : 0x00);
-	wr_u8(w, pkt->connack.code);
-	if (level == MQTT_LEVEL_5)
-		wr_props(w, &pkt->connack.props, IN(MQTT_CONNACK));
-}
-
-/* PUBLISH variable header: topic, packet identifier, properties. */
-static void
-enc_publish_vh(struct wr *w, uint8_t level, const struct mqtt_publish *p)
-{
-	if (p->qos > 2)
-		w->bad = true;
-	wr_bin(w, p->topic.s, p->topic.len);
-	if (p->qos > 0)
-		wr_u16(w, p->id);
-	if (level == MQTT_LEVEL_5)
-		wr_props(w, &p->props, IN(MQTT_PUBLISH));
-}
-
-static void
-enc_publish(struct wr *w, uint8_t level, const struct mqtt_packet *pkt)
-{
-	enc_publish_vh(w, level, &pkt->publish);
-	wr_mem(w, pkt->publish.payload, pkt->publish.payload_len);
-}
-
-/* In 5.0 the shortest form that says it all (3.4.2.1). */
-static void
-enc_ack(struct wr *w, uint8_t level, const struct mqtt_packet *pkt)
-{
-	const struct mqtt_ack	*a = &pkt->ack;
-	size_t			 n;
-
-	wr_u16(w, a->id);
-	if (level != MQTT_LEVEL_5)
-		return;
-	n = props_len(&a->props, IN(pkt->type), &w->bad);
-	if (a->code == MQTT_RC_SUCCESS && n == 0)
-		return;
-	wr_u8(w, a->code);
-	if (n > 0)
-		wr_props(w, &a->props, IN(pkt->type));
-}
-
-/* SUBSCRIBE and UNSUBSCRIBE. */
-static void
-enc_subscribe(struct wr *w, uint8_t level, const struct mqtt_packet *pkt)
-{
-	struct mqtt_filter_iter	 it;
-	struct mqtt_filter	 f;
-	size_t			 n = 0;
-
-	wr_u16(w, pkt->subscribe.id);
-	if (level == MQTT_LEVEL_5)
-		wr_props(w, &pkt->subscribe.props, IN(pkt->type));
-	mqtt_filter_first(&it, pkt);
-	while (mqtt_filter_next(&it, &f)) {
-		wr_bin(w, f.topic.s, f.topic.len);
-		if (pkt->type == MQTT_SUBSCRIBE)
-			wr_u8(w, f.options);
-		n++;
-	}
-	if (n != pkt->subscribe.count)
-		w->bad = true;
-}
-
-/* SUBACK, and UNSUBACK (which has no codes before 5.0). */
-static void
-enc_suback(struct wr *w, uint8_t level, const struct mqtt_packet *pkt)
-{
-	wr_u16(w, pkt->suback.id);
-	if (level == MQTT_LEVEL_5)
-		wr_props(w, &pkt->suback.props, IN(pkt->type));
-	else if (pkt->type == MQTT_UNSUBACK)
-		return;
-	wr_mem(w, pkt->suback.codes, pkt->suback.count);
-}
-
-static void
-enc_empty(struct wr *w, uint8_t level, const struct mqtt_packet *pkt)
-{
-	(void)w;
-	(void)level;
-	(void)pkt;
-}
-
-/* DISCONNECT and AUTH: in 5.0 the shortest form that says it all. */
-static void
-enc_disconnect(struct wr *w, uint8_t level, const struct mqtt_packet *pkt)
-{
-	const struct mqtt_disconnect	*d = &pkt->disconnect;
-	size_t				 n;
-
-	if (level != MQTT_LEVEL_5)
-		return;
-	n = props_len(&d->props, IN(pkt->type), &w->bad);
-	if (d->code == MQTT_RC_SUCCESS && n == 0)
-		return;
-	wr_u8(w, d->code);
-	if (n > 0 || pkt->type == MQTT_AUTH)
-		wr_props(w, &d->props, IN(pkt->type));
-}
-
-static bool
-enc_body(struct wr *w, uint8_t level, const struct mqtt_packet *pkt)
-{
-	const struct mqtt_kind	*k;
-
-	if ((k = kind_of(pkt->type, level)) == NULL)
-		return false;
-	k->encode(w, level, pkt);
-	return !w->bad;
-}
-
-static uint8_t
-first_byte(const struct mqtt_packet *pkt)
-{
-	const struct mqtt_publish	*p = &pkt->publish;
-	uint8_t				 b = (uint8_t)(pkt->type << 4);
-
-	if (pkt->type != MQTT_PUBLISH)
-		return b | mqtt_kinds[pkt->type].flags;
-	if (p->dup)
-		b |= PUBLISH_DUP;
-	if (p->retain)
-		b |= PUBLISH_RETAIN;
-	return b | (p->qos & 3) << 1;
-}
-
-/* Write the fixed header; returns its length. */
-static size_t
-put_fixed(uint8_t *buf, uint8_t first, size_t rem)
-{
-	size_t	 i = 1;
-
-	buf[0] = first;
-	do {
-		buf[i] = rem & 0x7f;
-		rem >>= 7;
-		if (rem > 0)
-			buf[i] |= 0x80;
-		i++;
-	} while (rem > 0);
-	return i;
-}
-
-size_t
-mqtt_packet_size(uint8_t level, const struct mqtt_packet *pkt)
-{
-	struct wr	 w = { NULL, 0, false };
-
-	if (!enc_body(&w, level, pkt))
-		return 0;
-	return 1 + varint_len(w.len) + w.len;
-}
-
-size_t
-mqtt_encode(uint8_t *buf, size_t size, uint8_t level,
-    const struct mqtt_packet *pkt)
-{
-	struct wr	 w = { NULL, 0, false };
-	size_t		 hdr;
-
-	if (!enc_body(&w, level, pkt))
-		return 0;
-	hdr = 1 + varint_len(w.len);
-	if (size < hdr || size - hdr < w.len)
-		return 0;
-	put_fixed(buf, first_byte(pkt), w.len);
-	w.p = buf + hdr;
-	w.len = 0;
-	enc_body(&w, level, pkt);
-	return hdr + w.len;
-}
-
-size_t
-mqtt_publish_header_size(uint8_t level, const struct mqtt_publish *p)
-{
-	struct wr	 w = { NULL, 0, false };
-
-	enc_publish_vh(&w, level, p);
-	wr_skip(&w, p->payload_len);
-	if (w.bad)
-		return 0;
-	return 1 + varint_len(w.len) + w.len - p->payload_len;
-}
-
-size_t
-mqtt_encode_publish_header(uint8_t *buf, size_t size, uint8_t level,
-    const struct mqtt_publish *p)
-{
-	struct mqtt_packet	 pkt;
-	struct wr		 w = { NULL, 0, false };
-	size_t			 hdr, n;
-
-	if ((n = mqtt_publish_header_size(level, p)) == 0 || n > size)
-		return 0;
-	memset(&pkt, 0, sizeof(pkt));
-	pkt.type = MQTT_PUBLISH;
-	pkt.publish = *p;
-	enc_publish_vh(&w, level, p);
-	hdr = put_fixed(buf, first_byte(&pkt), w.len + p->payload_len);
-	w.p = buf + hdr;
-	w.len = 0;
-	enc_publish_vh(&w, level, p);
-	return hdr + w.len;
 }
