@@ -1,8 +1,9 @@
 /*
  * bench_client.h: what the TLS clients of tests/bench, psk_hs and tls_hs,
  * share: clocks, the CPU use of the client and of the server under test,
- * and the MQTT CONNECT they send.  Compiled into each of them by the
- * script that builds it (tests/bench/lib.sh, bench_cc).
+ * and the MQTT CONNECT they send; mqtt_bench uses the clocks and CPU
+ * time.  Compiled into each of them by the script that builds it
+ * (tests/bench/lib.sh, bench_cc).
  */
 #ifndef BENCH_CLIENT_H
 #define BENCH_CLIENT_H
