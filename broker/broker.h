@@ -180,7 +180,10 @@ struct client {
 	bool			 proxy_retry;	/* partial PROXY header */
 	STACK_OF(X509)		*chain;		/* verified, for re-checks */
 	/* Revocation check in a paused handshake: see clientcheck.c */
-	char			*rev_url;	/* CRL to ask fetcherd for */
+	struct rev_keys		*rev_keys;	/* per checked certificate */
+	int			 rev_nkeys;
+	char			*rev_url;	/* the leaf's CRL URL */
+	bool			 rev_want_crl;	/* its CRL to ask for */
 	bool			 rev_want_ocsp;	/* OCSP answer to ask for */
 	bool			 rev_asked;	/* requests queued */
 	bool			 rev_timed_out;	/* crl_cache.fetch_timeout */

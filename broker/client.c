@@ -221,6 +221,7 @@ client_destroy(struct client *c)
 	SSL_free(c->ssl);
 	sk_X509_pop_free(c->chain, X509_free);
 	free(c->rev_url);
+	free(c->rev_keys);
 	if (c->fd != -1)
 		close(c->fd);
 	mqtt_client_release(c);

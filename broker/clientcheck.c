@@ -55,10 +55,20 @@ enum rev_status {
 	REV_UNKNOWN,		/* fetcherd could not tell, or it is stale */
 };
 
+/* What the snapshot knows a certificate by: see keys_make(). */
+struct rev_keys {
+	uint8_t		 issuer[SNAP_ID_LEN];	/* SHA-256, issuer's DER name */
+	uint8_t		 dp[SNAP_ID_LEN];	/* SHA-256 of its CRL URL */
+	uint8_t		 cert[SNAP_ID_LEN];	/* SHA-256 of its DER (OCSP) */
+	bool		 issuer_ok;
+	bool		 has_dp;
+	bool		 cert_ok;
+};
+
 struct rev_result {
 	enum rev_status	 status;
 	const char	*why;		/* for the log */
-	const char	*crl_url;	/* PENDING: the CRL to ask for */
+	bool		 want_crl;	/* PENDING: ask for the leaf's CRL */
 	bool		 want_ocsp;	/* PENDING: ask for OCSP */
 };
 
@@ -230,33 +240,31 @@ crl_record_check(struct broker *b, const struct snap_crl *rec, X509 *x,
  * it names none, against every CRL of its issuer.
  */
 static void
-crl_check(struct broker *b, X509 *x, char *urlbuf, size_t urllen,
+crl_check(struct broker *b, X509 *x, const struct rev_keys *k,
     time_t now, struct rev_result *r)
 {
-	uint8_t issuer[SNAP_ID_LEN], dp[SNAP_ID_LEN];
 	const struct snap_crl *rec;
-	const char *url, *why = NULL;
+	const char *why = NULL;
 	enum rev_status st, worst = REV_GOOD;
 	size_t first, n, i;
 
-	if (name_id(X509_get_issuer_name(x), issuer) == -1) {
+	if (!k->issuer_ok) {
 		r->status = REV_UNKNOWN;
 		r->why = "unreadable issuer name";
 		return;
 	}
-	if ((url = crl_url(x, urlbuf, urllen)) != NULL) {
-		sha256(url, strlen(url), dp);
-		rec = b->snap ? snapshot_crl(b->snap, issuer, dp) : NULL;
+	if (k->has_dp) {
+		rec = b->snap ? snapshot_crl(b->snap, k->issuer, k->dp) : NULL;
 		if (rec == NULL) {
 			r->status = REV_PENDING;
-			r->crl_url = url;
+			r->want_crl = true;
 			r->why = "its CRL was never fetched";
 			return;
 		}
 		r->status = crl_record_check(b, rec, x, now, &r->why);
 		return;
 	}
-	n = b->snap ? snapshot_crls_of(b->snap, issuer, &first) : 0;
+	n = b->snap ? snapshot_crls_of(b->snap, k->issuer, &first) : 0;
 	if (n == 0) {
 		r->status = REV_UNKNOWN;
 		r->why = "no CRL distribution point and no CRL of its issuer";
@@ -276,19 +284,13 @@ crl_check(struct broker *b, X509 *x, char *urlbuf, size_t urllen,
 }
 
 static void
-ocsp_check(struct broker *b, X509 *x, time_t now, struct rev_result *r)
+ocsp_check(struct broker *b, const struct rev_keys *k, time_t now,
+    struct rev_result *r)
 {
 	const struct snap_ocsp *rec = NULL;
-	uint8_t id[SNAP_ID_LEN];
-	unsigned char *der = NULL;
-	int len;
 
-	if ((len = i2d_X509(x, &der)) > 0) {
-		sha256(der, len, id);
-		OPENSSL_free(der);
-		if (b->snap != NULL)
-			rec = snapshot_ocsp(b->snap, id);
-	}
+	if (k->cert_ok && b->snap != NULL)
+		rec = snapshot_ocsp(b->snap, k->cert);
 	if (rec == NULL || rec->expires <= now) {
 		r->status = REV_PENDING;
 		r->want_ocsp = true;
@@ -322,8 +324,7 @@ merge(struct rev_result *into, const struct rev_result *r)
 	static const int rank[] = { [REV_GOOD] = 0, [REV_UNKNOWN] = 1,
 	    [REV_PENDING] = 2, [REV_REVOKED] = 3 };
 
-	if (r->crl_url != NULL)
-		into->crl_url = r->crl_url;
+	into->want_crl |= r->want_crl;
 	into->want_ocsp |= r->want_ocsp;
 	if (rank[r->status] > rank[into->status]) {
 		into->status = r->status;
@@ -332,26 +333,63 @@ merge(struct rev_result *into, const struct rev_result *r)
 }
 
 /*
- * The verdict on a verified chain (leaf first).  urlbuf receives the CRL
- * URL to ask for, if any.
+ * What the snapshot knows certificates by, worked out once per handshake
+ * (not again for each snapshot, or each resumption of a paused
+ * handshake): the leaf's and, with crl_check = chain, its CAs'.  The
+ * leaf's CRL URL goes to c->rev_url, for the request.  -1 out of memory.
  */
+static int
+keys_make(struct client *c, const struct listener *l, STACK_OF(X509) *chain)
+{
+	char url[IPC_MAX_URL];
+	unsigned char *der = NULL;
+	struct rev_keys *k;
+	X509 *x;
+	int i, n, len;
+
+	n = l->crl_chain ? sk_X509_num(chain) - 1 : 1;
+	free(c->rev_keys);
+	if ((c->rev_keys = k = calloc(n > 0 ? n : 1, sizeof(*k))) == NULL)
+		return -1;
+	c->rev_nkeys = n;
+	for (i = 0; i < n; i++) {
+		x = sk_X509_value(chain, i);
+		k[i].issuer_ok = name_id(X509_get_issuer_name(x),
+		    k[i].issuer) == 0;
+		/* Only the leaf is checked against the CRL it names. */
+		if (i == 0 && crl_url(x, url, sizeof(url)) != NULL) {
+			k[i].has_dp = true;
+			sha256(url, strlen(url), k[i].dp);
+			free(c->rev_url);
+			c->rev_url = strdup(url);
+		}
+	}
+	if (l->ocsp_client && (len = i2d_X509(sk_X509_value(chain, 0),
+	    &der)) > 0) {
+		sha256(der, len, k[0].cert);
+		k[0].cert_ok = true;
+		OPENSSL_free(der);
+	}
+	return 0;
+}
+
+/* The verdict on the verified chain of c (leaf first), from its keys. */
 static void
-check_chain(struct broker *b, const struct listener *l,
-    STACK_OF(X509) *chain, char *urlbuf, size_t urllen,
+check_chain(struct broker *b, const struct client *c,
     struct rev_result *out)
 {
+	const struct listener *l = c->listener;
 	struct rev_result r;
 	time_t now = time(NULL);
-	int i, n;
+	int i;
 
 	memset(out, 0, sizeof(*out));
 	out->status = REV_GOOD;
 	/* The root checks nothing: it is trusted as configured. */
-	n = l->crl_chain ? sk_X509_num(chain) - 1 : 1;
-	for (i = 0; l->crl_check && i < n; i++) {
+	for (i = 0; l->crl_check && i < c->rev_nkeys; i++) {
 		memset(&r, 0, sizeof(r));
-		crl_check(b, sk_X509_value(chain, i), i == 0 ? urlbuf : NULL,
-		    i == 0 ? urllen : 0, now, &r);
+		crl_check(b, sk_X509_value(c->chain, i), &c->rev_keys[i],
+		    now, &r);
 		/* Only the leaf's CRL is fetched on demand. */
 		if (i > 0 && r.status == REV_PENDING)
 			r.status = REV_UNKNOWN;
@@ -359,7 +397,7 @@ check_chain(struct broker *b, const struct listener *l,
 	}
 	if (l->ocsp_client) {
 		memset(&r, 0, sizeof(r));
-		ocsp_check(b, sk_X509_value(chain, 0), now, &r);
+		ocsp_check(b, &c->rev_keys[0], now, &r);
 		merge(out, &r);
 	}
 }
@@ -481,8 +519,7 @@ pause_for(struct client *c, const struct rev_result *r)
 {
 	if (c->rev_abort || c->rev_timed_out)
 		return false;
-	if (r->crl_url != NULL && c->rev_url == NULL)
-		c->rev_url = strdup(r->crl_url);
+	c->rev_want_crl |= r->want_crl;
 	c->rev_want_ocsp |= r->want_ocsp;
 	if (ASYNC_get_current_job() == NULL)
 		return false;
@@ -503,7 +540,6 @@ clientcheck_verify_cb(X509_STORE_CTX *ctx, void *arg)
 	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct client *c = ssl ? SSL_get_app_data(ssl) : NULL;
 	struct rev_result r;
-	char url[IPC_MAX_URL];
 	STACK_OF(X509) *chain;
 
 	if (X509_verify_cert(ctx) != 1 || c == NULL)
@@ -511,9 +547,13 @@ clientcheck_verify_cb(X509_STORE_CTX *ctx, void *arg)
 	chain = X509_STORE_CTX_get0_chain(ctx);	/* not owned */
 	/* Kept for the checks of live sessions and the requests. */
 	sk_X509_pop_free(c->chain, X509_free);
-	c->chain = X509_chain_up_ref(chain);
+	if ((c->chain = X509_chain_up_ref(chain)) == NULL ||
+	    keys_make(c, l, chain) == -1) {
+		X509_STORE_CTX_set_error(ctx, X509_V_ERR_OUT_OF_MEM);
+		return 0;
+	}
 	for (;;) {
-		check_chain(b, l, chain, url, sizeof(url), &r);
+		check_chain(b, c, &r);
 		if (r.status != REV_PENDING || !pause_for(c, &r))
 			break;
 	}
@@ -554,7 +594,7 @@ ask(struct client *c)
 	if (c->rev_asked || c->chain == NULL)
 		return;
 	c->rev_asked = true;
-	if (c->rev_url != NULL)
+	if (c->rev_want_crl && c->rev_url != NULL)
 		request_queue(c->broker, IPC_REQ_CRL, c->rev_url, c->chain);
 	if (c->rev_want_ocsp)
 		request_queue(c->broker, IPC_REQ_OCSP, NULL, c->chain);
@@ -637,10 +677,9 @@ static void
 clientcheck_one(struct broker *b, struct client *c, bool timed_out)
 {
 	struct rev_result r;
-	char url[IPC_MAX_URL];
 	X509 *leaf = sk_X509_value(c->chain, 0);
 
-	check_chain(b, c->listener, c->chain, url, sizeof(url), &r);
+	check_chain(b, c, &r);
 	if (c->state == CS_REV_WAIT) {
 		/* The verify callback judges again as the handshake goes on. */
 		if (r.status == REV_PENDING && !timed_out)
