@@ -77,7 +77,7 @@ T_conf_SRCS = common/conf.c common/conf_parse.c common/log.c common/xmalloc.c
 T_conf_keys_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
 T_mqtt_codec_SRCS = broker/mqtt_codec.c broker/mqtt_encode.c tests/unit/mqtt_testutil.c
-T_mqtt5_codec_SRCS = $(T_mqtt_codec_SRCS) tests/unit/mqtt_testutil.c
+T_mqtt5_codec_SRCS = $(T_mqtt_codec_SRCS)
 T_topic_SRCS = broker/topic.c common/siphash.c
 T_retain_SRCS = broker/retain.c broker/topic.c common/siphash.c
 T_acl_SRCS = broker/acl.c broker/topic.c common/siphash.c common/log.c common/xmalloc.c

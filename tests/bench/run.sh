@@ -60,7 +60,8 @@ esac
 bench_cc "$GEN" -Ibroker -Icommon tests/bench/mqtt_bench.c \
     tests/bench/mqtt_bench_client.c tests/bench/mqtt_bench_msgs.c \
     tests/bench/mqtt_bench_conns.c tests/bench/bench_client.c \
-    broker/mqtt_codec.c || die "cannot build the load generator"
+    broker/mqtt_codec.c broker/mqtt_encode.c ||
+    die "cannot build the load generator"
 
 # --- temporary directory, processes, cleanup --------------------------------
 
