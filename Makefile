@@ -72,7 +72,7 @@ FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c fetcherd/staple.c \
 # the helpers they share (tests/unit/testutil.c).
 UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_mqtt5_codec t_topic t_retain t_acl \
 	t_passwd t_proxy_proto t_access t_snapshot t_notify t_notify_ipc t_revcheck \
-	t_schedule t_crl_table t_crl_ingest t_psk t_sandbox t_systemd
+	t_schedule t_crl_table t_crl_lookup t_crl_ingest t_psk t_sandbox t_systemd
 T_conf_SRCS = common/conf.c common/conf_parse.c common/log.c common/xmalloc.c
 T_conf_keys_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
@@ -92,7 +92,9 @@ T_notify_ipc_SRCS = $(T_notify_SRCS)
 T_revcheck_SRCS = common/revcheck.c common/log.c common/xmalloc.c
 T_schedule_SRCS = fetcherd/schedule.c
 T_crl_table_SRCS = ipc/crl_table.c ipc/crl_table_write.c ipc/mapfile.c \
-	ipc/writefile.c common/log.c common/xmalloc.c
+	ipc/writefile.c common/log.c common/xmalloc.c tests/unit/ipc_testutil.c \
+	tests/unit/crl_testutil.c
+T_crl_lookup_SRCS = $(T_crl_table_SRCS)
 T_crl_ingest_SRCS = fetcherd/crl_ingest.c ipc/crl_table.c \
 	ipc/crl_table_write.c ipc/mapfile.c ipc/writefile.c common/log.c \
 	common/xmalloc.c

@@ -34,7 +34,7 @@
 #     the table's page-cache pages, not memory of its own; with what the
 #     growth is made of;
 #   - the median table lookup of 1,000,000 entries, as the unit test
-#     t_crl_table prints it, median of BENCH_COLD runs (target < 1 us);
+#     t_crl_lookup prints it, median of BENCH_COLD runs (target < 1 us);
 #   - fetcherd's ingest (--check --publish: download, verify, table,
 #     publish) against `openssl crl -noout` parsing the same file, as
 #     tests/bench/crl_bench.sh does (target <= 1.5);
@@ -88,7 +88,7 @@ BROKER=$BUILD/staplemq-broker
 FETCHERD=$BUILD/staplemq-fetcherd
 GEN=$BUILD/bench/tls_hs
 CRLGEN=$BUILD/bench/crl_gen
-TCRL=$BUILD/tests/t_crl_table
+TCRL=$BUILD/tests/t_crl_lookup
 PYTHON=/usr/bin/python3
 
 need seconds BENCH_TIME BENCH_WARMUP
@@ -355,7 +355,7 @@ if [ -x "$TCRL" ]; then
 	: >"$TMP/lookup"
 	for _ in $(seq "$BENCH_COLD"); do
 		(cd tests/unit && "$TCRL") >"$TMP/tcrl.out" 2>&1 ||
-		    { note "t_crl_table failed:"; tail -n 5 "$TMP/tcrl.out" >&2; }
+		    { note "t_crl_lookup failed:"; tail -n 5 "$TMP/tcrl.out" >&2; }
 		sed -n 's/.*lookup, median of [0-9]* (\(hits\|misses\)): *\([0-9.]*\) ns.*/\1 \2/p' \
 		    "$TMP/tcrl.out" >>"$TMP/lookup"
 	done
@@ -575,7 +575,7 @@ row "  anonymous memory growth (KiB)" "$ANON_GROWTH" "" info \
 row "  table private once a 2nd broker maps it (KiB)" "$TBL_PRIV2" "" info \
     "its Shared_Clean: ${TBL_SHARED:-?} KiB"
 row "CRL lookup, 1M entries, median, miss (ns)" "$LOOK_MISS" "" below:1000 \
-    "a good client; t_crl_table"
+    "a good client; t_crl_lookup"
 row "CRL lookup, 1M entries, median, hit (ns)" "$LOOK_HIT" "" below:1000 \
     "a revoked one; runs: ${LOOK_RUNS:-none}"
 row "ingest: fetcherd vs openssl crl -noout (s)" "$INGEST_FD" \
