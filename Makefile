@@ -72,7 +72,8 @@ FETCHERD_SRCS = fetcherd/main.c fetcherd/fetcherd_conf.c fetcherd/staple.c \
 # the helpers they share (tests/unit/testutil.c).
 UNIT_TESTS = t_conf t_conf_keys t_mqtt_codec t_mqtt5_codec t_topic t_retain t_acl \
 	t_passwd t_proxy_proto t_access t_snapshot t_notify t_notify_ipc t_revcheck \
-	t_schedule t_crl_table t_crl_lookup t_crl_ingest t_psk t_sandbox t_systemd
+	t_schedule t_crl_table t_crl_lookup t_crl_ingest t_psk t_sandbox t_systemd \
+	t_snapshot_damaged
 T_conf_SRCS = common/conf.c common/conf_parse.c common/log.c common/xmalloc.c
 T_conf_keys_SRCS = common/conf.c common/conf_parse.c common/conf_keys.c common/log.c \
 	common/xmalloc.c
@@ -85,7 +86,8 @@ T_passwd_SRCS = broker/passwd.c broker/secrecy.c common/log.c common/xmalloc.c
 T_proxy_proto_SRCS = broker/proxy_proto.c
 T_access_SRCS = broker/access.c common/log.c common/xmalloc.c
 T_snapshot_SRCS = ipc/snapshot.c ipc/snapshot_write.c ipc/mapfile.c \
-	ipc/writefile.c common/log.c common/xmalloc.c
+	ipc/writefile.c common/log.c common/xmalloc.c tests/unit/ipc_testutil.c
+T_snapshot_damaged_SRCS = $(T_snapshot_SRCS)
 T_notify_SRCS = ipc/notify.c common/log.c common/xmalloc.c \
 	tests/unit/notify_testutil.c
 T_notify_ipc_SRCS = $(T_notify_SRCS)
